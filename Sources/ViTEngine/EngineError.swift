@@ -1,0 +1,64 @@
+import Foundation
+
+/// Every failure the engine reports. Each case names the file, tensor or field at fault and what
+/// was expected, so a user can act on the message without reading the engine's code.
+public enum EngineError: Error, Equatable, Sendable {
+    /// The file could not be opened or read.
+    case fileUnreadable(path: String, reason: String)
+    /// A safetensors file is malformed (header length, JSON, offsets, sizes).
+    case invalidSafetensors(path: String, reason: String)
+    /// A tensor the model needs is absent from the weights file.
+    case missingTensors(names: [String], path: String)
+    /// The weights file holds tensors the model does not use; they are listed, never ignored silently.
+    case unexpectedTensors(names: [String], path: String)
+    /// A tensor has a different shape than the model configuration implies.
+    case shapeMismatch(tensor: String, expected: [Int], found: [Int], path: String)
+    /// A tensor is stored in a data type the engine cannot read as floating point.
+    case unsupportedDType(tensor: String, dtype: String, path: String)
+    /// A NumPy `.npy` file is malformed or holds data the engine does not accept.
+    case invalidNPY(path: String, reason: String)
+    /// An input tensor's shape does not fit the model.
+    case invalidInputShape(expected: String, found: [Int])
+    /// No model of that name is registered.
+    case unknownModel(name: String, available: [String])
+    /// A model configuration is inconsistent (e.g. channels not divisible by heads).
+    case invalidConfiguration(model: String, reason: String)
+    /// A file could not be written.
+    case writeFailed(path: String, reason: String)
+}
+
+extension EngineError: CustomStringConvertible, LocalizedError {
+    public var description: String {
+        switch self {
+        case let .fileUnreadable(path, reason):
+            return "cannot read '\(path)': \(reason)"
+        case let .invalidSafetensors(path, reason):
+            return "'\(path)' is not a valid safetensors file: \(reason)"
+        case let .missingTensors(names, path):
+            return "'\(path)' lacks \(names.count) tensor(s) the model needs: \(Self.list(names))"
+        case let .unexpectedTensors(names, path):
+            return "'\(path)' holds \(names.count) tensor(s) this model does not use: \(Self.list(names))"
+        case let .shapeMismatch(tensor, expected, found, path):
+            return "tensor '\(tensor)' in '\(path)' has shape \(found), expected \(expected)"
+        case let .unsupportedDType(tensor, dtype, path):
+            return "tensor '\(tensor)' in '\(path)' has dtype \(dtype); expected F32, F16 or BF16"
+        case let .invalidNPY(path, reason):
+            return "'\(path)' is not a usable .npy file: \(reason)"
+        case let .invalidInputShape(expected, found):
+            return "input has shape \(found), expected \(expected)"
+        case let .unknownModel(name, available):
+            return "unknown model '\(name)'; available: \(available.joined(separator: ", "))"
+        case let .invalidConfiguration(model, reason):
+            return "model '\(model)' is misconfigured: \(reason)"
+        case let .writeFailed(path, reason):
+            return "cannot write '\(path)': \(reason)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+
+    private static func list(_ names: [String]) -> String {
+        let shown = names.prefix(20).joined(separator: ", ")
+        return names.count > 20 ? shown + ", … (\(names.count - 20) more)" : shown
+    }
+}

@@ -1,0 +1,176 @@
+/// The model graph: a straight-line list of fused layers over activation values.
+///
+/// A graph is built for one concrete input shape (batch, height, width) by an architecture file
+/// in `Models/`; the planner then gives every value a slot in one arena and the executor runs the
+/// nodes in order. Parameters (BatchNorm already folded in) live in a ``ParameterStore`` shared by
+/// every graph of the same model, so planning a new input size never copies weights.
+
+/// Identifies an activation value (an intermediate tensor) of a graph.
+struct ValueID: Hashable, Sendable {
+    let index: Int
+}
+
+/// Identifies a parameter tensor in the model's ``ParameterStore``.
+struct ParamID: Hashable, Sendable {
+    let index: Int
+}
+
+/// The shape of an activation value. Spatial values are `[N, C, H, W]`, pooled ones `[N, C]`.
+struct ValueInfo: Sendable {
+    var shape: [Int]
+    var count: Int { shape.reduce(1, *) }
+}
+
+/// Elementwise function applied in a kernel's epilogue.
+enum Activation: Sendable {
+    case identity
+    case relu
+}
+
+/// Hyper-parameters of a cascaded group attention layer (EfficientViT's token mixer).
+struct CascadedAttentionLayer: Sendable {
+    /// Attention heads; each sees `channelsPerHead` input channels plus the previous head's output.
+    var heads: Int
+    var channelsPerHead: Int
+    var keyDim: Int
+    var valueDim: Int
+    /// Side of the square attention window (the trained window, `min(7, resolution)`).
+    var window: Int
+    /// Depthwise kernel size of the query convolution, per head.
+    var queryKernels: [Int]
+    /// `[2·keyDim + valueDim, channelsPerHead]` folded 1×1 conv weights and biases, per head.
+    var qkvWeights: [ParamID]
+    var qkvBiases: [ParamID]
+    /// `[keyDim, 1, k, k]` folded depthwise query conv weights and biases, per head.
+    var queryWeights: [ParamID]
+    var queryBiases: [ParamID]
+    /// `[T, T]` relative-position bias per head (T = window²), expanded from the learned table.
+    var positionBias: [ParamID]
+    var scale: Float
+}
+
+/// What a node computes. Every operation writes one output value.
+enum Operation: Sendable {
+    /// Dense convolution (groups = 1), bias and activation fused.
+    case convolution(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, padding: Int, activation: Activation)
+    /// 1×1 convolution: a GEMM per image, bias, activation and the node's residual fused.
+    case pointwise(weight: ParamID, bias: ParamID, activation: Activation)
+    /// Depthwise convolution with zero padding `kernel / 2`, bias, activation and residual fused.
+    case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation)
+    /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale.
+    case squeezeExcite(reduceWeight: ParamID, reduceBias: ParamID, expandWeight: ParamID, expandBias: ParamID,
+                       reduced: Int)
+    /// Window partition (zero padded), cascaded group attention, window merge (cropped), ReLU.
+    /// The output is the concatenation of the heads' outputs; the projection follows as a node.
+    case cascadedAttention(CascadedAttentionLayer)
+    /// Mean over the spatial dimensions: `[N, C, H, W] → [N, C]`.
+    case globalAveragePool
+    /// Fully connected layer on `[N, K] → [N, M]` with weight `[M, K]`.
+    case linear(weight: ParamID, bias: ParamID)
+}
+
+/// One fused layer of the graph.
+struct Node: Sendable {
+    var operation: Operation
+    var input: ValueID
+    /// A value added to the result (a residual connection), or nil.
+    var residual: ValueID?
+    var output: ValueID
+    /// Floats of temporary memory the kernel needs while it runs; the planner gives it a slot that
+    /// lives only for this node.
+    var scratchCount: Int
+    /// Dotted name of the layer in the reference model, for errors and profiles.
+    var label: String
+}
+
+/// A graph for one input shape, ready for the planner.
+struct Graph: Sendable {
+    var values: [ValueInfo] = []
+    var nodes: [Node] = []
+    /// The value the caller's input is copied into.
+    var input: ValueID
+    /// Values the caller reads after the run (they stay live to the end).
+    var outputs: [ValueID]
+}
+
+/// Immutable parameter tensors of one model, shared by all of its graphs and sessions.
+///
+/// All tensors live in one 64-byte aligned allocation so kernels take plain pointers.
+/// `@unchecked Sendable` because the memory is written only inside `init` and only read after,
+/// so sharing it between threads cannot race.
+final class ParameterStore: @unchecked Sendable {
+    private let storage: UnsafeMutableBufferPointer<Float>
+    private let offsets: [Int]
+    private let counts: [Int]
+    let names: [String]
+
+    init(tensors: [[Float]], names: [String]) {
+        var offsets: [Int] = []
+        var total = 0
+        for t in tensors {
+            offsets.append(total)
+            total += (t.count + 15) / 16 * 16
+        }
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1) * 4, alignment: 64)
+        storage = raw.bindMemory(to: Float.self)
+        storage.initialize(repeating: 0)
+        for (t, offset) in zip(tensors, offsets) {
+            _ = UnsafeMutableBufferPointer(rebasing: storage[offset..<(offset + t.count)]).initialize(from: t)
+        }
+        self.offsets = offsets
+        self.counts = tensors.map(\.count)
+        self.names = names
+    }
+
+    deinit { UnsafeMutableRawBufferPointer(storage).deallocate() }
+
+    /// The first element of a parameter tensor.
+    subscript(id: ParamID) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[id.index]) }
+
+    /// A copy of one parameter tensor (for tests and tools).
+    func values(_ id: ParamID) -> [Float] {
+        Array(UnsafeBufferPointer(start: self[id], count: counts[id.index]))
+    }
+
+    /// Total number of parameter floats (after BatchNorm folding).
+    var floatCount: Int { counts.reduce(0, +) }
+}
+
+/// Collects parameters while an architecture folds its checkpoint into fused layers.
+struct ParameterStoreBuilder {
+    private var tensors: [[Float]] = []
+    private var names: [String] = []
+
+    mutating func add(_ values: [Float], name: String) -> ParamID {
+        tensors.append(values)
+        names.append(name)
+        return ParamID(index: tensors.count - 1)
+    }
+
+    func build() -> ParameterStore { ParameterStore(tensors: tensors, names: names) }
+}
+
+/// Appends nodes to a graph while tracking value shapes.
+struct GraphBuilder {
+    private(set) var graph: Graph
+
+    init(inputShape: [Int]) {
+        graph = Graph(values: [ValueInfo(shape: inputShape)], nodes: [], input: ValueID(index: 0), outputs: [])
+    }
+
+    func shape(_ v: ValueID) -> [Int] { graph.values[v.index].shape }
+
+    mutating func add(_ operation: Operation, input: ValueID, residual: ValueID? = nil,
+                      outputShape: [Int], scratch: Int = 0, label: String) -> ValueID {
+        let out = ValueID(index: graph.values.count)
+        graph.values.append(ValueInfo(shape: outputShape))
+        graph.nodes.append(Node(operation: operation, input: input, residual: residual, output: out,
+                                scratchCount: scratch, label: label))
+        return out
+    }
+
+    mutating func finish(outputs: [ValueID]) -> Graph {
+        graph.outputs = outputs
+        return graph
+    }
+}

@@ -1,0 +1,106 @@
+/// A loaded model: BatchNorm folded, parameters immutable, shareable between threads.
+///
+/// ```swift
+/// let model = try Model.load("m0", weights: "efficientvit_m0.safetensors")
+/// let session = try model.makeSession(batch: 1, height: 224, width: 224)
+/// let prediction = try session.run(input)   // input: Tensor of shape [1, 3, 224, 224]
+/// ```
+public final class Model: Sendable {
+    /// The registry entry the model was built from.
+    public let info: ModelInfo
+    /// Number of parameters in the checkpoint (before BatchNorm folding), as timm counts them.
+    public let parameterCount: Int
+    let architecture: any Architecture
+
+    /// Largest input side accepted; larger inputs are refused rather than allocating without bound.
+    public static let maximumSide = 8192
+    /// Largest arena a session may plan (bytes).
+    public static let maximumArenaBytes = 8 << 30
+
+    /// Loads a registered model (`name` or alias, e.g. `m0`) from a safetensors file in either the
+    /// official Cream or the timm key layout.
+    public static func load(_ name: String, weights path: String) throws(EngineError) -> Model {
+        let info = try ModelRegistry.model(named: name)
+        return try Model(info: info, weights: SafeTensorsFile(path: path))
+    }
+
+    /// Builds a model from a registry entry and an opened safetensors file.
+    public init(info: ModelInfo, weights file: SafeTensorsFile) throws(EngineError) {
+        self.info = info
+        switch info.architecture {
+        case .efficientViT(let config):
+            try config.validate(model: info.name)
+            let spec = Self.tensorSpec(for: info)
+            let tensors = try CheckpointLoader.load(file, spec: spec, keyMap: EfficientViT.checkpointKey)
+            architecture = EfficientViT(config: config, tensors: tensors)
+            parameterCount = spec.filter { !$0.name.contains(".running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        }
+    }
+
+    /// The tensors a checkpoint for `info` must hold, in timm's key layout, with their shapes.
+    /// (A checkpoint in the official Cream layout holds the same tensors under Cream's names.)
+    public static func tensorSpec(for info: ModelInfo) -> [TensorSpec] {
+        switch info.architecture {
+        case .efficientViT(let config): EfficientViT.tensorSpec(config)
+        }
+    }
+
+    /// Plans the graph for one input shape and allocates its arena. A session is reused for
+    /// every batch of that shape; it allocates nothing per run.
+    public func makeSession(batch: Int, height: Int, width: Int) throws(EngineError) -> InferenceSession {
+        let expected = "[N ≥ 1, 3, H, W] with 1 ≤ H, W ≤ \(Self.maximumSide)"
+        guard batch >= 1, (1...Self.maximumSide).contains(height), (1...Self.maximumSide).contains(width) else {
+            throw .invalidInputShape(expected: expected, found: [batch, 3, height, width])
+        }
+        let graph = architecture.graph(batch: batch, height: height, width: width)
+        let plan = MemoryPlanner.plan(graph)
+        guard plan.arenaCount <= Self.maximumArenaBytes / 4 else {
+            throw .invalidInputShape(expected: "an input whose activations fit in \(Self.maximumArenaBytes >> 30) GiB "
+                                     + "(this one needs \(plan.arenaCount * 4 >> 20) MiB)",
+                                     found: [batch, 3, height, width])
+        }
+        return InferenceSession(executor: Executor(graph: graph, plan: plan, parameters: architecture.parameters))
+    }
+
+    /// Runs one input of any supported shape (plans a session for it; reuse a session for speed).
+    public func predict(_ input: Tensor) throws(EngineError) -> Prediction {
+        guard input.shape.count == 4 else {
+            throw .invalidInputShape(expected: "4 dimensions [N, 3, H, W]", found: input.shape)
+        }
+        return try makeSession(batch: input.shape[0], height: input.shape[2], width: input.shape[3]).run(input)
+    }
+}
+
+/// The outputs of one run.
+public struct Prediction: Sendable, Equatable {
+    /// `[N, classes]` class scores before softmax.
+    public var logits: Tensor
+    /// `[N, channels]` pooled features before the classifier (timm's `pre_logits`).
+    public var features: Tensor
+}
+
+/// A planned graph and its arena for one input shape. Not shareable between threads: it owns
+/// the memory the run writes. Make one per thread (they share the model's parameters).
+public final class InferenceSession {
+    let executor: Executor
+    /// The input shape this session runs: `[N, 3, H, W]`.
+    public let inputShape: [Int]
+
+    init(executor: Executor) {
+        self.executor = executor
+        inputShape = executor.graph.values[executor.graph.input.index].shape
+    }
+
+    /// Bytes of the one arena that holds every intermediate tensor (planned by liveness).
+    public var arenaBytes: Int { executor.arenaBytes }
+
+    /// Runs the model on `input`, which must have exactly ``inputShape``.
+    public func run(_ input: Tensor) throws(EngineError) -> Prediction {
+        guard input.shape == inputShape else {
+            throw .invalidInputShape(expected: "\(inputShape) (N×C×H×W float32)", found: input.shape)
+        }
+        input.values.withUnsafeBufferPointer { executor.run(input: $0) }
+        let outputs = executor.graph.outputs
+        return Prediction(logits: executor.read(outputs[0]), features: executor.read(outputs[1]))
+    }
+}

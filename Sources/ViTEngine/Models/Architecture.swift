@@ -1,0 +1,7 @@
+/// What every architecture file provides to the engine: folded parameters and a graph for any
+/// input shape. Adding a model family means adding one file that conforms.
+protocol Architecture: Sendable {
+    var parameters: ParameterStore { get }
+    /// The graph for `[batch, channels, height, width]` input; outputs are `[logits, features]`.
+    func graph(batch: Int, height: Int, width: Int) -> Graph
+}

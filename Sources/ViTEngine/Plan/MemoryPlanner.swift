@@ -1,0 +1,110 @@
+/// Where every value and every node's scratch lives in the arena, and how big the arena is.
+struct MemoryPlan: Sendable {
+    /// Offset in floats of each value (indexed by `ValueID.index`).
+    var valueOffsets: [Int]
+    /// Offset in floats of each node's scratch (indexed like `Graph.nodes`).
+    var scratchOffsets: [Int]
+    /// Floats the arena must hold.
+    var arenaCount: Int
+    /// Nodes whose output shares the slot of their residual value (the residual dies there).
+    var inPlaceNodes: Set<Int>
+}
+
+/// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
+/// give each output (and scratch) the best-fitting free block, and return a value's block to the
+/// free list after its last reader. A residual whose last reader is the node that adds it hands
+/// its slot to that node's output, so `x + f(x)` is accumulated in place.
+enum MemoryPlanner {
+    /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
+    static let alignment = 16
+
+    static func plan(_ graph: Graph) -> MemoryPlan {
+        let nodeCount = graph.nodes.count
+        var lastUse = [Int](repeating: -1, count: graph.values.count)
+        for (i, node) in graph.nodes.enumerated() {
+            lastUse[node.input.index] = i
+            if let r = node.residual { lastUse[r.index] = i }
+        }
+        for out in graph.outputs { lastUse[out.index] = nodeCount }
+
+        var free = FreeList()
+        var offsets = [Int](repeating: -1, count: graph.values.count)
+        var scratch = [Int](repeating: 0, count: nodeCount)
+        var inPlace = Set<Int>()
+
+        func size(_ v: ValueID) -> Int { round(graph.values[v.index].count) }
+
+        offsets[graph.input.index] = free.allocate(size(graph.input))
+        for (i, node) in graph.nodes.enumerated() {
+            var released: [ValueID] = []
+            if let r = node.residual, r != node.input, lastUse[r.index] == i,
+               size(r) == size(node.output) {
+                offsets[node.output.index] = offsets[r.index]
+                inPlace.insert(i)
+            } else {
+                offsets[node.output.index] = free.allocate(size(node.output))
+                if let r = node.residual, lastUse[r.index] == i { released.append(r) }
+            }
+            if node.scratchCount > 0 {
+                scratch[i] = free.allocate(round(node.scratchCount))
+                free.release(offset: scratch[i], count: round(node.scratchCount))
+            }
+            if lastUse[node.input.index] == i { released.append(node.input) }
+            for v in Set(released) where !(inPlace.contains(i) && v == node.residual) {
+                free.release(offset: offsets[v.index], count: size(v))
+            }
+            if lastUse[node.output.index] == -1 {
+                // Nobody reads it and it is not an output: still written, so it needs its slot
+                // only while this node runs.
+                free.release(offset: offsets[node.output.index], count: size(node.output))
+            }
+        }
+        return MemoryPlan(valueOffsets: offsets, scratchOffsets: scratch, arenaCount: free.end,
+                          inPlaceNodes: inPlace)
+    }
+
+    private static func round(_ n: Int) -> Int { (max(n, 1) + alignment - 1) / alignment * alignment }
+}
+
+/// Free blocks of the arena, kept sorted by offset and coalesced.
+private struct FreeList {
+    private var blocks: [(offset: Int, count: Int)] = []
+    private(set) var end = 0
+
+    mutating func allocate(_ count: Int) -> Int {
+        var best: Int? = nil
+        for (i, b) in blocks.enumerated() where b.count >= count {
+            if best == nil || b.count < blocks[best!].count { best = i }
+        }
+        if let i = best {
+            let offset = blocks[i].offset
+            if blocks[i].count == count {
+                blocks.remove(at: i)
+            } else {
+                blocks[i] = (offset + count, blocks[i].count - count)
+            }
+            return offset
+        }
+        // No block fits: grow the arena, reusing a free block that ends at the arena's end.
+        if let last = blocks.last, last.offset + last.count == end {
+            blocks.removeLast()
+            end = last.offset + count
+            return last.offset
+        }
+        defer { end += count }
+        return end
+    }
+
+    mutating func release(offset: Int, count: Int) {
+        let i = blocks.firstIndex { $0.offset > offset } ?? blocks.count
+        blocks.insert((offset, count), at: i)
+        if i + 1 < blocks.count, blocks[i].offset + blocks[i].count == blocks[i + 1].offset {
+            blocks[i].count += blocks[i + 1].count
+            blocks.remove(at: i + 1)
+        }
+        if i > 0, blocks[i - 1].offset + blocks[i - 1].count == blocks[i].offset {
+            blocks[i - 1].count += blocks[i].count
+            blocks.remove(at: i)
+        }
+    }
+}

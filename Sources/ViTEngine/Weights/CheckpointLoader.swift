@@ -1,0 +1,82 @@
+/// A tensor a model expects from its checkpoint: its canonical (timm-layout) name and shape.
+public struct TensorSpec: Sendable, Equatable {
+    /// The key in timm's layout, e.g. `stages.0.blocks.0.dw0.m.conv.weight`.
+    public var name: String
+    public var shape: [Int]
+
+    public init(name: String, shape: [Int]) {
+        self.name = name
+        self.shape = shape
+    }
+}
+
+/// What a checkpoint key stands for once an architecture's key map has read it.
+enum CheckpointKey: Equatable {
+    /// A model tensor, under its canonical name.
+    case tensor(String)
+    /// A buffer the engine derives or does not need (e.g. `attention_bias_idxs`,
+    /// `num_batches_tracked`): never read, never an error.
+    case ignored
+}
+
+/// Float tensors read from a checkpoint, all present and checked against the model's spec.
+struct CheckpointTensors {
+    let path: String
+    private let values: [String: [Float]]
+
+    fileprivate init(path: String, values: [String: [Float]]) {
+        self.path = path
+        self.values = values
+    }
+
+    /// The tensor of that canonical name; the loader has already proven it is present.
+    subscript(name: String) -> [Float] {
+        guard let v = values[name] else { preconditionFailure("tensor '\(name)' is not in the model's spec") }
+        return v
+    }
+}
+
+/// Reads a checkpoint against a model's tensor spec: every spec tensor must be present with its
+/// shape, and every other key must be one the architecture knows to ignore. All problems of one
+/// kind are reported together, so a user sees the whole list at once.
+enum CheckpointLoader {
+    static func load(_ file: SafeTensorsFile, spec: [TensorSpec],
+                     keyMap: (String) -> CheckpointKey?) throws(EngineError) -> CheckpointTensors {
+        var fileKeyFor: [String: String] = [:]
+        var unexpected: [String] = []
+        for key in file.names {
+            switch keyMap(key) {
+            case .ignored?:
+                continue
+            case .tensor(let name)?:
+                if fileKeyFor[name] != nil { unexpected.append(key) } else { fileKeyFor[name] = key }
+            case nil:
+                unexpected.append(key)
+            }
+        }
+        let expected = Set(spec.map(\.name))
+        unexpected += fileKeyFor.filter { !expected.contains($0.key) }.map(\.value)
+        let missing = spec.map(\.name).filter { fileKeyFor[$0] == nil }
+        if !missing.isEmpty { throw .missingTensors(names: missing, path: file.path) }
+        if !unexpected.isEmpty { throw .unexpectedTensors(names: unexpected.sorted(), path: file.path) }
+
+        var values: [String: [Float]] = [:]
+        for t in spec {
+            let key = fileKeyFor[t.name]!
+            let found = file.info(key)!.shape
+            guard shapeMatches(found: found, expected: t.shape) else {
+                throw .shapeMismatch(tensor: key, expected: t.shape, found: found, path: file.path)
+            }
+            values[t.name] = try file.floats(key)
+        }
+        return CheckpointTensors(path: file.path, values: values)
+    }
+
+    /// Exact match, or a 1×1 convolution weight stored as the `[out, in]` matrix some
+    /// checkpoints use (the official EfficientViT loader reshapes those the same way).
+    static func shapeMatches(found: [Int], expected: [Int]) -> Bool {
+        if found == expected { return true }
+        guard found.count >= 2, found.count < expected.count else { return false }
+        return Array(expected.prefix(found.count)) == found && expected.dropFirst(found.count).allSatisfy { $0 == 1 }
+    }
+}

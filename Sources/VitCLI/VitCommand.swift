@@ -1,0 +1,18 @@
+import ArgumentParser
+import Foundation
+import ViTEngine
+
+@main
+struct VitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vit",
+        abstract: "Run efficient vision transformers (EfficientViT M0–M5) on the CPU.",
+        subcommands: [RunCommand.self, ModelsCommand.self]
+    )
+}
+
+/// Prints an engine error the way a user should see it and exits non-zero.
+func fail(_ error: EngineError) -> Never {
+    FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+    Foundation.exit(1)
+}

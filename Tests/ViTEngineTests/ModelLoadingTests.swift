@@ -1,0 +1,140 @@
+import Foundation
+import XCTest
+@testable import ViTEngine
+
+/// Loading checkpoints: both key layouts, the ignored buffers, and a typed error for every way a
+/// weights file can disagree with the model.
+final class ModelLoadingTests: XCTestCase {
+    typealias Entry = (name: String, shape: [Int], values: [Float])
+    let info = try! ModelRegistry.model(named: "m0")
+    var directory: URL!
+
+    override func setUpWithError() throws { directory = try Fixtures.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    private func weights() -> [Entry] { Fixtures.generatedWeights(model: info, seed: 11) }
+
+    private func load(_ tensors: [Entry], dtype: String = "F32") throws -> Model {
+        let path = directory.appendingPathComponent("w.safetensors").path
+        try SafeTensorsWriter.write(tensors, dtype: dtype, to: path)
+        return try Model(info: info, weights: SafeTensorsFile(path: path))
+    }
+
+    private func assertError(_ body: @autoclosure () throws -> Model, file: StaticString = #filePath,
+                             line: UInt = #line, _ check: (EngineError) -> Void) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            guard let e = error as? EngineError else { return XCTFail("not an EngineError: \(error)", file: file, line: line) }
+            XCTAssertFalse(e.description.isEmpty)
+            check(e)
+        }
+    }
+
+    func testMissingTensorsAreNamed() {
+        let dropped = ["stages.0.blocks.0.mixer.m.attn.attention_biases", "head.bn.running_var"]
+        assertError(try load(weights().filter { !dropped.contains($0.name) })) { e in
+            guard case let .missingTensors(names, path) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(Set(names), Set(dropped))
+            XCTAssertTrue(path.hasSuffix("w.safetensors"))
+        }
+    }
+
+    func testUnexpectedTensorsAreListed() {
+        let extra: [Entry] = [("head_dist.linear.weight", [2], [0, 0]), ("stages.0.blocks.7.dw0.m.conv.weight", [1], [0])]
+        assertError(try load(weights() + extra)) { e in
+            guard case let .unexpectedTensors(names, _) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(names, ["head_dist.linear.weight", "stages.0.blocks.7.dw0.m.conv.weight"])
+            XCTAssertTrue(e.description.contains("head_dist.linear.weight"))
+        }
+    }
+
+    func testDerivedBuffersAreIgnored() throws {
+        let buffers: [Entry] = [("stages.0.blocks.0.mixer.m.attn.attention_bias_idxs", [49, 49], [Float](repeating: 1e9, count: 2401)),
+                                ("head.bn.num_batches_tracked", [], [5])]
+        let model = try load(weights() + buffers)
+        XCTAssertEqual(model.info.name, "efficientvit_m0")
+    }
+
+    func testWrongShapeNamesTensorAndShapes() {
+        let tensors = weights().map { $0.name == "head.linear.weight" ? ($0.name, [1000, 191], Array($0.values.prefix(191_000))) : $0 }
+        assertError(try load(tensors)) { e in
+            XCTAssertEqual(e, .shapeMismatch(tensor: "head.linear.weight", expected: [1000, 192], found: [1000, 191],
+                                             path: self.directory.appendingPathComponent("w.safetensors").path))
+        }
+    }
+
+    func testOneByOneConvWeightsStoredAsMatricesAreAccepted() throws {
+        // The official release stores some 1×1 conv weights as [out, in]; its loader adds the
+        // trailing 1×1, and so does the engine.
+        let tensors = weights().map { $0.name.hasSuffix("se.fc1.weight") ? ($0.name, Array($0.shape.prefix(2)), $0.values) : $0 }
+        let reference = try load(weights())
+        let reshaped = try load(tensors)
+        let input = Tensor(shape: [1, 3, 64, 64], values: Fixtures.manifest.generator.input(shape: [1, 3, 64, 64], seed: 3))
+        XCTAssertEqual(try reshaped.predict(input), try reference.predict(input))
+    }
+
+    func testNonFloatDTypeIsRefused() throws {
+        var data = try SafeTensorsWriter.encode(weights())
+        let header = Data(#""head.bn.bias":{"dtype":"F32""#.utf8)
+        let range = try XCTUnwrap(data.range(of: header))
+        data.replaceSubrange(range, with: Data(#""head.bn.bias":{"dtype":"I32""#.utf8))
+        let path = directory.appendingPathComponent("int.safetensors").path
+        try data.write(to: URL(fileURLWithPath: path))
+        assertError(try Model(info: info, weights: SafeTensorsFile(path: path))) { e in
+            XCTAssertEqual(e, .unsupportedDType(tensor: "head.bn.bias", dtype: "I32", path: path))
+        }
+    }
+
+    func testHalfAndBFloat16FilesLoad() throws {
+        let input = Tensor(shape: [1, 3, 48, 80], values: Fixtures.manifest.generator.input(shape: [1, 3, 48, 80], seed: 5))
+        let full = try load(weights()).predict(input).logits.values
+        for dtype in ["F16", "BF16"] {
+            let reduced = try load(weights(), dtype: dtype).predict(input).logits.values
+            XCTAssertEqual(reduced.count, full.count)
+            XCTAssertFalse(reduced == full, "\(dtype) rounding must change something")
+            let scale = full.map(abs).max()!
+            XCTAssertLessThan(zip(reduced, full).map { abs($0 - $1) }.max()!, 0.2 * scale, dtype)
+        }
+    }
+
+    func testMissingFileIsReported() {
+        let path = directory.appendingPathComponent("absent.safetensors").path
+        XCTAssertThrowsError(try Model.load("m0", weights: path)) { error in
+            guard case .fileUnreadable(path, _)? = error as? EngineError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testInputShapeErrors() throws {
+        let model = try load(weights())
+        let session = try model.makeSession(batch: 2, height: 64, width: 64)
+        XCTAssertEqual(session.inputShape, [2, 3, 64, 64])
+        XCTAssertThrowsError(try session.run(Tensor(zeros: [2, 3, 64, 65]))) { error in
+            XCTAssertEqual(error as? EngineError,
+                           .invalidInputShape(expected: "[2, 3, 64, 64] (N×C×H×W float32)", found: [2, 3, 64, 65]))
+        }
+        XCTAssertThrowsError(try model.predict(Tensor(zeros: [3, 64, 64])))
+        XCTAssertThrowsError(try model.makeSession(batch: 0, height: 224, width: 224))
+        XCTAssertThrowsError(try model.makeSession(batch: 1, height: 100_000, width: 224))
+        XCTAssertThrowsError(try model.makeSession(batch: 1_000_000, height: 2048, width: 2048)) { error in
+            guard case .invalidInputShape? = error as? EngineError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testCreamKeysMapOntoTimmKeys() {
+        let cases: [(String, String)] = [
+            ("patch_embed.0.c.weight", "patch_embed.conv1.conv.weight"),
+            ("patch_embed.6.bn.running_var", "patch_embed.conv4.bn.running_var"),
+            ("blocks1.0.mixer.m.attn.qkvs.0.bn.running_var", "stages.0.blocks.0.mixer.m.attn.qkvs.0.bn.running_var"),
+            ("blocks2.0.1.m.pw1.c.weight", "stages.1.downsample.res1.1.m.pw1.conv.weight"),
+            ("blocks2.1.se.conv_reduce.weight", "stages.1.downsample.patchmerge.se.fc1.weight"),
+            ("blocks3.2.0.m.bn.bias", "stages.2.downsample.res2.0.m.bn.bias"),
+            ("blocks3.4.mixer.m.attn.attention_biases", "stages.2.blocks.1.mixer.m.attn.attention_biases"),
+            ("head.l.weight", "head.linear.weight"),
+            ("stages.0.blocks.0.dw0.m.conv.weight", "stages.0.blocks.0.dw0.m.conv.weight"),
+        ]
+        for (cream, timm) in cases {
+            XCTAssertEqual(EfficientViT.checkpointKey(cream), .tensor(timm), cream)
+        }
+        XCTAssertEqual(EfficientViT.checkpointKey("blocks1.0.mixer.m.attn.attention_bias_idxs"), .ignored)
+        XCTAssertEqual(EfficientViT.checkpointKey("patch_embed.1.weight"), nil)
+    }
+}

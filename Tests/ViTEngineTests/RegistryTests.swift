@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+@testable import ViTEngine
+
+final class RegistryTests: XCTestCase {
+    /// The registry compiled into the library is Models/registry.json, byte for byte
+    /// (regenerate with scripts/embed_model_data.py).
+    func testEmbeddedRegistryMatchesModelsFolder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let file = try String(contentsOf: root.appendingPathComponent("Models/registry.json"), encoding: .utf8)
+        XCTAssertEqual(ModelData.registryJSON, file.trimmingCharacters(in: .newlines),
+                       "Models/registry.json changed: run python3 scripts/embed_model_data.py")
+    }
+
+    func testAllSixVariantsAndAliases() throws {
+        XCTAssertEqual(ModelRegistry.names, (0...5).map { "efficientvit_m\($0)" })
+        XCTAssertEqual(try ModelRegistry.model(named: "M3").name, "efficientvit_m3")
+        XCTAssertEqual(try ModelRegistry.model(named: "EfficientViT_M5").name, "efficientvit_m5")
+        let m4 = try ModelRegistry.model(named: "efficientvit_m4")
+        XCTAssertEqual(m4.preprocess.cropPct, 0.875)
+        XCTAssertEqual(m4.preprocess.mean, [0.485, 0.456, 0.406])
+        XCTAssertEqual(m4.published.top1, 74.3)
+        XCTAssertThrowsError(try ModelRegistry.model(named: "m9")) { error in
+            guard case let .unknownModel(name, available)? = error as? EngineError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "m9")
+            XCTAssertTrue(available.contains("efficientvit_m0"))
+        }
+    }
+
+    /// The engine's tensor list for each model is exactly timm's state dict (float tensors).
+    func testTensorSpecMatchesTimm() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("reference_tensors.json")))
+        let reference = try JSONSerialization.jsonObject(with: data) as! [String: [[Any]]]
+        for info in ModelRegistry.all {
+            let expected = try XCTUnwrap(reference[info.name], info.name).map { ($0[0] as! String, $0[1] as! [Int]) }
+            let spec = Model.tensorSpec(for: info)
+            XCTAssertEqual(spec.map(\.name), expected.map(\.0), info.name)
+            XCTAssertEqual(spec.map(\.shape), expected.map(\.1), info.name)
+        }
+    }
+
+    /// Parameter counts as timm reports them (BatchNorm running statistics excluded).
+    func testParameterCountsMatchPublishedFigures() throws {
+        for info in ModelRegistry.all {
+            let spec = Model.tensorSpec(for: info)
+            let params = spec.filter { !$0.name.contains("running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+            // The paper gives one decimal, not always rounded (M0 has 2.35M, published as 2.3M).
+            XCTAssertEqual(Double(params) / 1e6, info.published.paramsMillions, accuracy: 0.1, info.name)
+        }
+    }
+}
