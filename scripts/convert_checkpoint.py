@@ -85,7 +85,7 @@ def _canonicalize_header(path: str) -> None:
 def _unwrap(obj):
     if not isinstance(obj, dict):
         raise ConversionError(
-            f"checkpoint is a {type(obj).__name__}, expected a dict (a state dict or "
+            f"checkpoint is not a dict (got {type(obj).__name__}); expected a dict (a state dict or "
             f"{{'model': state_dict, ...}})")
     for wk in WRAPPER_KEYS:
         inner = obj.get(wk)
@@ -167,7 +167,7 @@ def convert(src: str, dst: str, dtype: str = "keep", model_name: str | None = No
         if not isinstance(k, str):
             raise ConversionError(f"state-dict key {k!r} is not a string")
         if not isinstance(v, torch.Tensor):
-            raise ConversionError(f"value for key {k!r} is a {type(v).__name__}, not a tensor")
+            raise ConversionError(f"value for key {k!r} is not a tensor (got {type(v).__name__})")
         if k.endswith(DROPPED_SUFFIXES):
             if v.is_floating_point():
                 raise ConversionError(f"expected an integer buffer for {k!r}, got {v.dtype}")

@@ -15,6 +15,8 @@ public enum EngineError: Error, Equatable, Sendable {
     case shapeMismatch(tensor: String, expected: [Int], found: [Int], path: String)
     /// A tensor is stored in a data type the engine cannot read as floating point.
     case unsupportedDType(tensor: String, dtype: String, path: String)
+    /// The weights file fits another registered model than the one asked for.
+    case wrongModel(path: String, requested: String, matches: String)
     /// A NumPy `.npy` file is malformed or holds data the engine does not accept.
     case invalidNPY(path: String, reason: String)
     /// An input tensor's shape does not fit the model.
@@ -42,6 +44,8 @@ extension EngineError: CustomStringConvertible, LocalizedError {
             return "tensor '\(tensor)' in '\(path)' has shape \(found), expected \(expected)"
         case let .unsupportedDType(tensor, dtype, path):
             return "tensor '\(tensor)' in '\(path)' has dtype \(dtype); expected F32, F16 or BF16"
+        case let .wrongModel(path, requested, matches):
+            return "'\(path)' holds the weights of \(matches), not \(requested); run it with --model \(matches)"
         case let .invalidNPY(path, reason):
             return "'\(path)' is not a usable .npy file: \(reason)"
         case let .invalidInputShape(expected, found):

@@ -31,10 +31,25 @@ public final class Model: Sendable {
         case .efficientViT(let config):
             try config.validate(model: info.name)
             let spec = Self.tensorSpec(for: info)
-            let tensors = try CheckpointLoader.load(file, spec: spec, keyMap: EfficientViT.checkpointKey)
+            let tensors: CheckpointTensors
+            do {
+                tensors = try CheckpointLoader.load(file, spec: spec, keyMap: EfficientViT.checkpointKey)
+            } catch {
+                throw Self.otherModelFitting(file, requested: info) ?? error
+            }
             architecture = EfficientViT(config: config, tensors: tensors)
             parameterCount = spec.filter { !$0.name.contains(".running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         }
+    }
+
+    /// When a file does not fit the requested model, names the registered model it does fit.
+    private static func otherModelFitting(_ file: SafeTensorsFile, requested: ModelInfo) -> EngineError? {
+        for other in ModelRegistry.all where other.name != requested.name && other.family == requested.family {
+            if CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: EfficientViT.checkpointKey) {
+                return .wrongModel(path: file.path, requested: requested.name, matches: other.name)
+            }
+        }
+        return nil
     }
 
     /// The tensors a checkpoint for `info` must hold, in timm's key layout, with their shapes.

@@ -72,6 +72,20 @@ enum CheckpointLoader {
         return CheckpointTensors(path: file.path, values: values)
     }
 
+    /// Whether the file holds exactly the spec's tensors with fitting shapes (reads no data).
+    static func fits(_ file: SafeTensorsFile, spec: [TensorSpec], keyMap: (String) -> CheckpointKey?) -> Bool {
+        var shapes: [String: [Int]] = [:]
+        for key in file.names {
+            switch keyMap(key) {
+            case .ignored?: continue
+            case .tensor(let name)?: shapes[name] = file.info(key)!.shape
+            case nil: return false
+            }
+        }
+        return shapes.count == spec.count
+            && spec.allSatisfy { t in shapes[t.name].map { shapeMatches(found: $0, expected: t.shape) } ?? false }
+    }
+
     /// Exact match, or a 1×1 convolution weight stored as the `[out, in]` matrix some
     /// checkpoints use (the official EfficientViT loader reshapes those the same way).
     static func shapeMatches(found: [Int], expected: [Int]) -> Bool {
