@@ -25,27 +25,45 @@ public final class Model: Sendable {
     }
 
     /// Builds a model from a registry entry and an opened safetensors file.
-    public init(info: ModelInfo, weights file: SafeTensorsFile) throws(EngineError) {
+    public convenience init(info: ModelInfo, weights file: SafeTensorsFile) throws(EngineError) {
+        let spec = Self.tensorSpec(for: info)
+        let tensors: CheckpointTensors
+        do {
+            tensors = try CheckpointLoader.load(file, spec: spec, keyMap: Self.checkpointKeyMap(info))
+        } catch {
+            throw Self.otherModelFitting(file, requested: info) ?? error
+        }
+        try self.init(info: info, tensors: tensors)
+    }
+
+    /// A model with placeholder weights (zeros, unit variances): the same graph, arena and speed
+    /// as the real model, for planning and benchmarking without a checkpoint. Its outputs are
+    /// meaningless.
+    public static func placeholder(_ info: ModelInfo) throws(EngineError) -> Model {
+        try Model(info: info, tensors: CheckpointTensors.placeholder(spec: tensorSpec(for: info)))
+    }
+
+    private init(info: ModelInfo, tensors: CheckpointTensors) throws(EngineError) {
         self.info = info
+        let spec = Self.tensorSpec(for: info)
+        parameterCount = spec.filter { !$0.name.contains(".running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
         switch info.architecture {
         case .efficientViT(let config):
             try config.validate(model: info.name)
-            let spec = Self.tensorSpec(for: info)
-            let tensors: CheckpointTensors
-            do {
-                tensors = try CheckpointLoader.load(file, spec: spec, keyMap: EfficientViT.checkpointKey)
-            } catch {
-                throw Self.otherModelFitting(file, requested: info) ?? error
-            }
             architecture = EfficientViT(config: config, tensors: tensors)
-            parameterCount = spec.filter { !$0.name.contains(".running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        }
+    }
+
+    private static func checkpointKeyMap(_ info: ModelInfo) -> (String) -> CheckpointKey? {
+        switch info.architecture {
+        case .efficientViT: EfficientViT.checkpointKey
         }
     }
 
     /// When a file does not fit the requested model, names the registered model it does fit.
     private static func otherModelFitting(_ file: SafeTensorsFile, requested: ModelInfo) -> EngineError? {
         for other in ModelRegistry.all where other.name != requested.name && other.family == requested.family {
-            if CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: EfficientViT.checkpointKey) {
+            if CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: checkpointKeyMap(other)) {
                 return .wrongModel(path: file.path, requested: requested.name, matches: other.name)
             }
         }

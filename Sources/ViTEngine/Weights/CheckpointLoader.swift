@@ -29,6 +29,16 @@ struct CheckpointTensors {
         self.values = values
     }
 
+    /// Weights of the right shapes that are all 1 (variances) or 0 (everything else): for
+    /// planning and timing a model without its checkpoint. Outputs are meaningless.
+    static func placeholder(spec: [TensorSpec]) -> CheckpointTensors {
+        var values: [String: [Float]] = [:]
+        for t in spec {
+            values[t.name] = [Float](repeating: t.name.hasSuffix("running_var") ? 1 : 0, count: t.shape.reduce(1, *))
+        }
+        return CheckpointTensors(path: "(placeholder weights)", values: values)
+    }
+
     /// The tensor of that canonical name; the loader has already proven it is present.
     subscript(name: String) -> [Float] {
         guard let v = values[name] else { preconditionFailure("tensor '\(name)' is not in the model's spec") }

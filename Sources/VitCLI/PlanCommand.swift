@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import ViTEngine
+
+/// `vit plan`: what a model needs in memory for one input shape, without running it.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show the memory plan of a model for one input shape (no weights needed)."
+    )
+
+    @Option(name: .shortAndLong, help: "Model name or alias, e.g. m0.")
+    var model: String
+
+    @Option(name: .shortAndLong, help: "Batch size.")
+    var batch: Int = 1
+
+    @Option(name: .long, help: "Input height.")
+    var height: Int = 224
+
+    @Option(name: .long, help: "Input width.")
+    var width: Int = 224
+
+    func run() throws {
+        do {
+            let net = try Model.placeholder(ModelRegistry.model(named: model))
+            let session = try net.makeSession(batch: batch, height: height, width: width)
+            print("\(net.info.name) input \(session.inputShape)")
+            print("  parameters:  \(net.parameterCount)")
+            print("  arena:       \(session.arenaBytes) bytes (\(String(format: "%.2f", Double(session.arenaBytes) / 1_048_576)) MiB)")
+        } catch let error as EngineError {
+            fail(error)
+        }
+    }
+}
