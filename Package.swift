@@ -17,9 +17,19 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Run-time choice of OpenBLAS kernels and CPU feature checks (small C: cpuid, weak symbols).
+        .target(
+            name: "CEngineSupport",
+            dependencies: ["COpenBLAS"]
+        ),
+        // Vectorized inner loops (depthwise conv, epilogues, softmax), one binary for every x86-64.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
         .target(
             name: "ViTEngine",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CEngineSupport", "CKernels"]
         ),
         .executableTarget(
             name: "VitCLI",

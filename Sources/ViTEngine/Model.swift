@@ -1,3 +1,5 @@
+import Foundation
+
 /// A loaded model: BatchNorm folded, parameters immutable, shareable between threads.
 ///
 /// ```swift
@@ -80,19 +82,25 @@ public final class Model: Sendable {
 
     /// Plans the graph for one input shape and allocates its arena. A session is reused for
     /// every batch of that shape; it allocates nothing per run.
-    public func makeSession(batch: Int, height: Int, width: Int) throws(EngineError) -> InferenceSession {
+    ///
+    /// - Parameter threads: threads the session's layers are spread over (default: every core
+    ///   this process may use). Results are bit-identical for any thread count and batch size.
+    public func makeSession(batch: Int, height: Int, width: Int,
+                            threads: Int? = nil) throws(EngineError) -> InferenceSession {
+        let threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let expected = "[N ≥ 1, 3, H, W] with 1 ≤ H, W ≤ \(Self.maximumSide)"
         guard batch >= 1, (1...Self.maximumSide).contains(height), (1...Self.maximumSide).contains(width) else {
             throw .invalidInputShape(expected: expected, found: [batch, 3, height, width])
         }
         let graph = architecture.graph(batch: batch, height: height, width: width)
-        let plan = MemoryPlanner.plan(graph)
+        let plan = MemoryPlanner.plan(graph, threads: threads)
         guard plan.arenaCount <= Self.maximumArenaBytes / 4 else {
             throw .invalidInputShape(expected: "an input whose activations fit in \(Self.maximumArenaBytes >> 30) GiB "
                                      + "(this one needs \(plan.arenaCount * 4 >> 20) MiB)",
                                      found: [batch, 3, height, width])
         }
-        return InferenceSession(executor: Executor(graph: graph, plan: plan, parameters: architecture.parameters))
+        return InferenceSession(executor: Executor(graph: graph, plan: plan, parameters: architecture.parameters,
+                                                   pool: WorkerPool(threads: threads)))
     }
 
     /// Runs one input of any supported shape (plans a session for it; reuse a session for speed).
@@ -126,6 +134,27 @@ public final class InferenceSession {
 
     /// Bytes of the one arena that holds every intermediate tensor (planned by liveness).
     public var arenaBytes: Int { executor.arenaBytes }
+
+    /// Starts timing every layer of the following runs (see ``profile``).
+    public func startProfiling() { executor.startProfiling() }
+
+    /// Time spent per kind of layer since ``startProfiling()``, in seconds, largest first.
+    public var profile: [(layer: String, seconds: Double, macs: Int)] {
+        var byKind: [String: (Double, Int)] = [:]
+        for (i, node) in executor.graph.nodes.enumerated() where i < executor.nodeNanoseconds.count {
+            let kind = node.operation.kind
+            let t = Double(executor.nodeNanoseconds[i]) / 1e9
+            byKind[kind, default: (0, 0)].0 += t
+            byKind[kind, default: (0, 0)].1 += executor.graph.macs(of: node)
+        }
+        return byKind.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// Threads the session's layers run on.
+    public var threads: Int { executor.threads }
+
+    /// Multiply-accumulates of one run (the whole batch), counted from the graph.
+    public var macs: Int { executor.graph.macs }
 
     /// Runs the model on `input`, which must have exactly ``inputShape``.
     public func run(_ input: Tensor) throws(EngineError) -> Prediction {

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Runs a planned graph over one arena. The arena is allocated once, when the executor is made;
 /// a run allocates nothing.
 ///
@@ -9,16 +11,22 @@ final class Executor {
     let parameters: ParameterStore
     private let arena: UnsafeMutableBufferPointer<Float>
 
-    init(graph: Graph, plan: MemoryPlan, parameters: ParameterStore) {
+    private let pool: WorkerPool
+
+    init(graph: Graph, plan: MemoryPlan, parameters: ParameterStore, pool: WorkerPool) {
+        BLASRuntime.prepare()
         self.graph = graph
         self.plan = plan
         self.parameters = parameters
+        self.pool = pool
         let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(plan.arenaCount, 1) * 4, alignment: 64)
         arena = raw.bindMemory(to: Float.self)
         arena.initialize(repeating: 0)
     }
 
     deinit { UnsafeMutableRawBufferPointer(arena).deallocate() }
+
+    var threads: Int { pool.threads }
 
     /// Arena bytes this executor holds.
     var arenaBytes: Int { plan.arenaCount * MemoryLayout<Float>.size }
@@ -30,9 +38,21 @@ final class Executor {
         precondition(input.count == inputInfo.count)
         pointer(graph.input).update(from: input.baseAddress!, count: input.count)
         for (i, node) in graph.nodes.enumerated() {
-            execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
+            if nodeNanoseconds.isEmpty {
+                execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
+            } else {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
+                nodeNanoseconds[i] += DispatchTime.now().uptimeNanoseconds - t0
+            }
         }
     }
+
+    /// Accumulated time per node while profiling is on (empty when off).
+    var nodeNanoseconds: [UInt64] = []
+
+    /// Starts (or restarts) accumulating time per node.
+    func startProfiling() { nodeNanoseconds = [UInt64](repeating: 0, count: graph.nodes.count) }
 
     /// A copy of a value after `run`.
     func read(_ v: ValueID) -> Tensor {
@@ -44,6 +64,9 @@ final class Executor {
         arena.baseAddress! + plan.valueOffsets[v.index]
     }
 
+    /// Runs one node as independent work items spread over the pool. How a layer is cut into
+    /// items depends only on its per-image shape, never on the batch size or thread count, so an
+    /// image's result is bit-identical however it is batched and however many threads run.
     private func execute(_ node: Node, scratch: UnsafeMutablePointer<Float>) {
         let inShape = graph.values[node.input.index].shape
         let outShape = graph.values[node.output.index].shape
@@ -54,56 +77,114 @@ final class Executor {
         let inImage = inShape.dropFirst().reduce(1, *)
         let outImage = outShape.dropFirst().reduce(1, *)
         let p = parameters
+        let scratchStride = node.scratchCount
 
         switch node.operation {
-        case let .convolution(weight, bias, kernel, stride, padding, activation):
-            for n in 0..<batch {
+        case let .convolution(weight, bias, kernel, stride, padding, activation, channelsLast):
+            // [N, C, H, W] for the stem, [N, H, W, C] after it.
+            let (cin, height, width) = channelsLast ? (inShape[3], inShape[1], inShape[2])
+                                                    : (inShape[1], inShape[2], inShape[3])
+            let parts = Partition.convolutionRowBlocks(outputRows: outShape[1])
+            pool.run(items: batch * parts.count) { item, thread in
+                let (n, part) = item.quotientAndRemainder(dividingBy: parts.count)
                 ConvolutionKernels.dense(
-                    x: x + n * inImage, cin: inShape[1], height: inShape[2], width: inShape[3],
-                    weight: p[weight], bias: p[bias], cout: outShape[1], kernel: kernel, stride: stride,
-                    padding: padding, activation: activation, scratch: scratch, out: out + n * outImage)
+                    x: x + n * inImage, channelsLast: channelsLast, cin: cin, height: height, width: width,
+                    weight: p[weight], bias: p[bias], cout: outShape[3], kernel: kernel, stride: stride,
+                    padding: padding, activation: activation, outputRows: parts.range(part),
+                    scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case let .pointwise(weight, bias, activation):
-            for n in 0..<batch {
+            let rows = inShape[1] * inShape[2], cin = inShape[3], cout = outShape[3]
+            let blocks = Partition.gemmBlocks(rows: rows, columns: cout)
+            pool.run(items: batch * blocks.count) { item, _ in
+                let (n, block) = item.quotientAndRemainder(dividingBy: blocks.count)
+                let (r, c) = blocks.ranges(block)
+                let offset = (n * rows + r.lowerBound) * cout + c.lowerBound
                 ConvolutionKernels.pointwise(
-                    x: x + n * inImage, cin: inShape[1], pixels: inShape[2] * inShape[3],
-                    weight: p[weight], bias: p[bias], cout: outShape[1], activation: activation,
-                    residual: residual.map { $0 + n * outImage }, out: out + n * outImage)
+                    x: x + (n * rows + r.lowerBound) * cin, rows: r.count, cin: cin,
+                    weight: p[weight] + c.lowerBound, ldWeight: cout, bias: p[bias] + c.lowerBound,
+                    cout: c.count, activation: activation, residual: residual.map { $0 + offset },
+                    out: out + offset, ldOut: cout)
             }
         case let .depthwise(weight, bias, kernel, stride, activation):
-            for n in 0..<batch {
+            let parts = Partition.depthwiseRowBlocks(outputRows: outShape[1])
+            pool.run(items: batch * parts.count) { item, _ in
+                let (n, part) = item.quotientAndRemainder(dividingBy: parts.count)
                 ConvolutionKernels.depthwise(
-                    x: x + n * inImage, channels: inShape[1], height: inShape[2], width: inShape[3],
+                    x: x + n * inImage, channels: inShape[3], height: inShape[1], width: inShape[2],
                     weight: p[weight], bias: p[bias], kernel: kernel, stride: stride,
                     activation: activation, residual: residual.map { $0 + n * outImage },
-                    out: out + n * outImage)
+                    out: out + n * outImage, outputRows: parts.range(part))
             }
         case let .squeezeExcite(reduceWeight, reduceBias, expandWeight, expandBias, reduced):
-            let channels = inShape[1]
-            for n in 0..<batch {
+            pool.run(items: batch) { n, thread in
                 ReductionKernels.squeezeExcite(
-                    x: x + n * inImage, channels: channels, pixels: inShape[2] * inShape[3],
-                    reduceWeight: p[reduceWeight], reduceBias: p[reduceBias],
-                    reduced: reduced,
+                    x: x + n * inImage, channels: inShape[3], pixels: inShape[1] * inShape[2],
+                    reduceWeight: p[reduceWeight], reduceBias: p[reduceBias], reduced: reduced,
                     expandWeight: p[expandWeight], expandBias: p[expandBias],
-                    scratch: scratch, out: out + n * outImage)
+                    scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case let .cascadedAttention(layer):
-            for n in 0..<batch {
+            let tiles = CascadedAttentionKernel.tileCount(layer, height: inShape[1], width: inShape[2])
+            pool.run(items: batch * tiles) { item, thread in
+                let (n, tile) = item.quotientAndRemainder(dividingBy: tiles)
                 CascadedAttentionKernel.run(
-                    layer, parameters: p, x: x + n * inImage, height: inShape[2], width: inShape[3],
-                    scratch: scratch, out: out + n * outImage)
+                    layer, parameters: p, x: x + n * inImage, height: inShape[1], width: inShape[2],
+                    tile: tile, scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case .globalAveragePool:
-            for n in 0..<batch {
-                ReductionKernels.averagePool(x: x + n * inImage, channels: inShape[1],
-                                             pixels: inShape[2] * inShape[3], out: out + n * outImage)
+            pool.run(items: batch) { n, _ in
+                ReductionKernels.averagePool(x: x + n * inImage, channels: inShape[3],
+                                             pixels: inShape[1] * inShape[2], out: out + n * outImage)
             }
         case let .linear(weight, bias):
-            for n in 0..<batch {
+            pool.run(items: batch) { n, _ in
                 ReductionKernels.linear(x: x + n * inImage, inFeatures: inShape[1], weight: p[weight],
                                         bias: p[bias], outFeatures: outShape[1], out: out + n * outImage)
             }
         }
+    }
+}
+
+/// How layers are cut into work items: fixed by per-image shapes alone (see `execute`).
+enum Partition {
+    struct Blocks {
+        var count: Int
+        var length: Int
+        var parts: Int
+        func range(_ i: Int) -> Range<Int> { (length * i / parts)..<(length * (i + 1) / parts) }
+    }
+
+    /// Output rows of a dense convolution in blocks of up to 8 (bounds the im2col scratch).
+    static func convolutionRowBlocks(outputRows: Int) -> Blocks {
+        let parts = (outputRows + 7) / 8
+        return Blocks(count: parts, length: outputRows, parts: parts)
+    }
+
+    /// Output rows of a depthwise convolution in up to 4 blocks.
+    static func depthwiseRowBlocks(outputRows: Int) -> Blocks {
+        let parts = min(outputRows, 4)
+        return Blocks(count: parts, length: outputRows, parts: parts)
+    }
+
+    /// A 1×1 convolution's `rows × columns` output in blocks of about 48+ rows; a GEMM too short
+    /// to cut by rows is cut into two column halves instead.
+    struct GEMMBlocks {
+        var rowParts: Int
+        var columnParts: Int
+        var rows: Int
+        var columns: Int
+        var count: Int { rowParts * columnParts }
+        func ranges(_ i: Int) -> (Range<Int>, Range<Int>) {
+            let (r, c) = i.quotientAndRemainder(dividingBy: columnParts)
+            return ((rows * r / rowParts)..<(rows * (r + 1) / rowParts),
+                    (columns * c / columnParts)..<(columns * (c + 1) / columnParts))
+        }
+    }
+
+    static func gemmBlocks(rows: Int, columns: Int) -> GEMMBlocks {
+        let rowParts = max(1, min(8, rows / 48))
+        let columnParts = rowParts == 1 && columns >= 128 && columns % 32 == 0 ? 2 : 1
+        return GEMMBlocks(rowParts: rowParts, columnParts: columnParts, rows: rows, columns: columns)
     }
 }

@@ -15,7 +15,8 @@ struct ParamID: Hashable, Sendable {
     let index: Int
 }
 
-/// The shape of an activation value. Spatial values are `[N, C, H, W]`, pooled ones `[N, C]`.
+/// The shape of an activation value. Spatial values are channels-last `[N, H, W, C]` (the
+/// caller's input alone is `[N, C, H, W]`, as PyTorch's), pooled ones `[N, C]`.
 struct ValueInfo: Sendable {
     var shape: [Int]
     var count: Int { shape.reduce(1, *) }
@@ -51,11 +52,14 @@ struct CascadedAttentionLayer: Sendable {
 
 /// What a node computes. Every operation writes one output value.
 enum Operation: Sendable {
-    /// Dense convolution (groups = 1), bias and activation fused.
-    case convolution(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, padding: Int, activation: Activation)
+    /// Dense convolution (groups = 1), bias and activation fused; weight `[cout, k, k, cin]`.
+    /// `channelsLast` is false for the stem, which reads the caller's NCHW input.
+    case convolution(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, padding: Int,
+                     activation: Activation, channelsLast: Bool)
     /// 1×1 convolution: a GEMM per image, bias, activation and the node's residual fused.
     case pointwise(weight: ParamID, bias: ParamID, activation: Activation)
-    /// Depthwise convolution with zero padding `kernel / 2`, bias, activation and residual fused.
+    /// Depthwise convolution with zero padding `kernel / 2`, bias, activation and residual fused;
+    /// weight tap-major `[k·k, channels]`.
     case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation)
     /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale.
     case squeezeExcite(reduceWeight: ParamID, reduceBias: ParamID, expandWeight: ParamID, expandBias: ParamID,
@@ -67,6 +71,21 @@ enum Operation: Sendable {
     case globalAveragePool
     /// Fully connected layer on `[N, K] → [N, M]` with weight `[M, K]`.
     case linear(weight: ParamID, bias: ParamID)
+}
+
+extension Operation {
+    /// A short name of the kind of layer, for profiles.
+    var kind: String {
+        switch self {
+        case .convolution: "convolution"
+        case .pointwise: "pointwise"
+        case .depthwise(_, _, _, let stride, _): stride == 1 ? "depthwise" : "depthwise/2"
+        case .squeezeExcite: "squeeze-excite"
+        case .cascadedAttention: "cascaded attention"
+        case .globalAveragePool: "pool"
+        case .linear: "linear"
+        }
+    }
 }
 
 /// One fused layer of the graph.

@@ -18,4 +18,13 @@ enum BLAS {
                     alpha, a, blasint(lda), b, blasint(ldb),
                     beta, c, blasint(ldc))
     }
+
+    /// Row-major `y = alpha · A · x + beta · y` with `A` of shape `m×n` (`n×m` transposed).
+    @inline(__always)
+    static func gemv(transpose: Bool = false, m: Int, n: Int, alpha: Float = 1,
+                     a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+                     beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, blasint(m), blasint(n),
+                    alpha, a, blasint(lda), x, 1, beta, y, 1)
+    }
 }

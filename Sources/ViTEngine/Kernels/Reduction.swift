@@ -1,22 +1,17 @@
+import CKernels
 import Foundation
 
 /// Kernels that reduce over space: global average pooling, squeeze-and-excitation, the
-/// classifier's fully connected layer.
+/// classifier's fully connected layer. Images are channels-last (HWC).
 enum ReductionKernels {
-    /// `out[c] = mean(x[c, :])` for a `[channels, pixels]` image.
+    /// `out[c] = mean over pixels of x[pixel, c]`.
     static func averagePool(x: UnsafePointer<Float>, channels: Int, pixels: Int,
                             out: UnsafeMutablePointer<Float>) {
-        let inv = 1 / Float(pixels)
-        for c in 0..<channels {
-            let plane = x + c * pixels
-            var sum: Float = 0
-            for p in 0..<pixels { sum += plane[p] }
-            out[c] = sum * inv
-        }
+        vit_column_mean(x, Int32(pixels), Int32(channels), out)
     }
 
-    /// Squeeze-and-excitation on one `[channels, pixels]` image, as timm's `SEModule`:
-    /// `x · sigmoid(W2 · relu(W1 · mean(x) + b1) + b2)`. `scratch` holds `channels + reduced` floats.
+    /// Squeeze-and-excitation on one image, as timm's `SEModule`:
+    /// `x · sigmoid(W2 · relu(W1 · mean(x) + b1) + b2)`. `scratch` holds `2·channels + reduced` floats.
     static func squeezeExcite(x: UnsafePointer<Float>, channels: Int, pixels: Int,
                               reduceWeight: UnsafePointer<Float>, reduceBias: UnsafePointer<Float>,
                               reduced: Int,
@@ -24,22 +19,15 @@ enum ReductionKernels {
                               scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let pooled = scratch
         let hidden = scratch + channels
+        let gate = hidden + reduced
         averagePool(x: x, channels: channels, pixels: pixels, out: pooled)
-        for r in 0..<reduced {
-            let w = reduceWeight + r * channels
-            var s = reduceBias[r]
-            for c in 0..<channels { s += w[c] * pooled[c] }
-            hidden[r] = max(s, 0)
-        }
-        for c in 0..<channels {
-            let w = expandWeight + c * reduced
-            var s = expandBias[c]
-            for r in 0..<reduced { s += w[r] * hidden[r] }
-            let gate = 1 / (1 + expf(-s))
-            let src = x + c * pixels
-            let dst = out + c * pixels
-            for p in 0..<pixels { dst[p] = src[p] * gate }
-        }
+        hidden.update(from: reduceBias, count: reduced)
+        BLAS.gemv(m: reduced, n: channels, a: reduceWeight, lda: channels, x: pooled, beta: 1, y: hidden)
+        for r in 0..<reduced { hidden[r] = max(hidden[r], 0) }
+        gate.update(from: expandBias, count: channels)
+        BLAS.gemv(m: channels, n: reduced, a: expandWeight, lda: reduced, x: hidden, beta: 1, y: gate)
+        for c in 0..<channels { gate[c] = 1 / (1 + expf(-gate[c])) }
+        vit_scale_columns(x, Int32(pixels), Int32(channels), gate, out)
     }
 
     /// `out = W · x + b` for one row; `W` is `[outFeatures, inFeatures]`. One call per image

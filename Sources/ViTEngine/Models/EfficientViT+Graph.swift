@@ -8,14 +8,14 @@ extension EfficientViT: Architecture {
         func pointwise(_ c: FoldedConv, _ input: ValueID, activation act: Activation = .identity,
                        residual: ValueID? = nil, label: String) -> ValueID {
             g.add(.pointwise(weight: c.weight, bias: c.bias, activation: act), input: input, residual: residual,
-                  outputShape: [n, c.outChannels, h, w], label: label)
+                  outputShape: [n, h, w, c.outChannels], label: label)
         }
         /// `x + dw(x)`, or a strided depthwise conv without residual.
         func depthwise(_ c: FoldedConv, _ input: ValueID, stride: Int = 1, activation act: Activation = .identity,
                        residual: ValueID? = nil, label: String) -> ValueID {
             if stride == 2 { h = EfficientViTConfig.halved(h); w = EfficientViTConfig.halved(w) }
             return g.add(.depthwise(weight: c.weight, bias: c.bias, kernel: 3, stride: stride, activation: act),
-                         input: input, residual: residual, outputShape: [n, c.outChannels, h, w], label: label)
+                         input: input, residual: residual, outputShape: [n, h, w, c.outChannels], label: label)
         }
         /// `x + pw2(relu(pw1(x)))`.
         func ffn(_ f: FFN, _ input: ValueID, _ label: String) -> ValueID {
@@ -23,13 +23,15 @@ extension EfficientViT: Architecture {
             return pointwise(f.reduce, hidden, residual: input, label: label + ".pw2")
         }
 
+        // The stem reads the caller's NCHW input; everything after it is channels-last.
+        var inChannels = config.inChannels
         for (i, c) in patchEmbed.enumerated() {
-            let inChannels = g.shape(x)[1]
             h = EfficientViTConfig.halved(h); w = EfficientViTConfig.halved(w)
             x = g.add(.convolution(weight: c.weight, bias: c.bias, kernel: 3, stride: 2, padding: 1,
-                                   activation: i < 3 ? .relu : .identity),
-                      input: x, outputShape: [n, c.outChannels, h, w], scratch: inChannels * 9 * h * w,
+                                   activation: i < 3 ? .relu : .identity, channelsLast: i > 0),
+                      input: x, outputShape: [n, h, w, c.outChannels], scratch: inChannels * 9 * min(h, 8) * w,
                       label: "patch_embed.conv\(i + 1)")
+            inChannels = c.outChannels
         }
         for (s, stage) in stages.enumerated() {
             if let d = stage.downsample {
@@ -42,8 +44,8 @@ extension EfficientViT: Architecture {
                 y = g.add(.squeezeExcite(reduceWeight: d.squeeze.reduce.weight, reduceBias: d.squeeze.reduce.bias,
                                          expandWeight: d.squeeze.expand.weight, expandBias: d.squeeze.expand.bias,
                                          reduced: d.squeeze.reduce.outChannels),
-                          input: y, outputShape: [n, hidden, h, w],
-                          scratch: hidden + d.squeeze.reduce.outChannels, label: p + ".patchmerge.se")
+                          input: y, outputShape: [n, h, w, hidden],
+                          scratch: 2 * hidden + d.squeeze.reduce.outChannels, label: p + ".patchmerge.se")
                 x = pointwise(d.project, y, label: p + ".patchmerge.conv3")
                 x = depthwise(d.dw2, x, residual: x, label: p + ".res2.0")
                 x = ffn(d.ffn2, x, p + ".res2.1")
@@ -54,14 +56,14 @@ extension EfficientViT: Architecture {
                 x = ffn(block.ffn0, x, p + ".ffn0.m")
                 let a = block.attention
                 let heads = g.add(.cascadedAttention(a), input: x,
-                                  outputShape: [n, a.heads * a.valueDim, h, w],
+                                  outputShape: [n, h, w, a.heads * a.valueDim],
                                   scratch: CascadedAttentionKernel.scratchCount(a), label: p + ".mixer.m.attn")
                 x = pointwise(block.projection, heads, residual: x, label: p + ".mixer.m.attn.proj")
                 x = depthwise(block.dw1, x, residual: x, label: p + ".dw1")
                 x = ffn(block.ffn1, x, p + ".ffn1.m")
             }
         }
-        let channels = g.shape(x)[1]
+        let channels = g.shape(x)[3]
         let features = g.add(.globalAveragePool, input: x, outputShape: [n, channels], label: "global_pool")
         let logits = g.add(.linear(weight: head.weight, bias: head.bias), input: features,
                            outputShape: [n, head.outChannels], label: "head")

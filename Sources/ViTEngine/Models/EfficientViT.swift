@@ -146,11 +146,13 @@ struct EfficientViT: Sendable {
     /// Folds every BatchNorm and expands the attention bias tables; `t` holds the whole spec.
     init(config c: EfficientViTConfig, tensors t: CheckpointTensors) {
         var store = ParameterStoreBuilder()
-        func conv(_ p: String) -> FoldedConv {
+        func conv(_ p: String, _ layout: WeightLayout.Convolution = .pointwise) -> FoldedConv {
             let (w, b) = BatchNormFolding.convNorm(t, p)
-            return FoldedConv(weight: store.add(w, name: p + ".weight"), bias: store.add(b, name: p + ".bias"),
+            let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
+            return FoldedConv(weight: store.add(stored, name: p + ".weight"), bias: store.add(b, name: p + ".bias"),
                               outChannels: b.count)
         }
+        func depthwise(_ p: String, kernel: Int = 3) -> FoldedConv { conv(p, .depthwise(kernel: kernel)) }
         func plain(_ p: String) -> FoldedConv {
             let b = t[p + ".bias"]
             return FoldedConv(weight: store.add(t[p + ".weight"], name: p + ".weight"),
@@ -158,7 +160,7 @@ struct EfficientViT: Sendable {
         }
         func ffn(_ p: String) -> FFN { FFN(expand: conv(p + ".pw1"), reduce: conv(p + ".pw2")) }
 
-        patchEmbed = (1...4).map { conv("patch_embed.conv\($0)") }
+        patchEmbed = (1...4).map { conv("patch_embed.conv\($0)", .dense(kernel: 3)) }
         let windows = c.attentionWindows
         var stages: [Stage] = []
         for s in c.embedDims.indices {
@@ -166,19 +168,19 @@ struct EfficientViT: Sendable {
             if s > 0 {
                 let p = "stages.\(s).downsample"
                 downsample = Downsample(
-                    dw1: conv(p + ".res1.0.m"), ffn1: ffn(p + ".res1.1.m"),
-                    expand: conv(p + ".patchmerge.conv1"), spatial: conv(p + ".patchmerge.conv2"),
+                    dw1: depthwise(p + ".res1.0.m"), ffn1: ffn(p + ".res1.1.m"),
+                    expand: conv(p + ".patchmerge.conv1"), spatial: depthwise(p + ".patchmerge.conv2"),
                     squeeze: SqueezeExcite(reduce: plain(p + ".patchmerge.se.fc1"),
                                            expand: plain(p + ".patchmerge.se.fc2")),
                     project: conv(p + ".patchmerge.conv3"),
-                    dw2: conv(p + ".res2.0.m"), ffn2: ffn(p + ".res2.1.m"))
+                    dw2: depthwise(p + ".res2.0.m"), ffn2: ffn(p + ".res2.1.m"))
             }
             let d = c.embedDims[s], heads = c.numHeads[s], kd = c.keyDims[s]
             let blocks = (0..<c.depths[s]).map { b -> Block in
                 let p = "stages.\(s).blocks.\(b)", a = p + ".mixer.m.attn"
                 var qkvW: [ParamID] = [], qkvB: [ParamID] = [], qW: [ParamID] = [], qB: [ParamID] = []
                 for h in 0..<heads {
-                    let qkv = conv("\(a).qkvs.\(h)"), q = conv("\(a).dws.\(h)")
+                    let qkv = conv("\(a).qkvs.\(h)"), q = depthwise("\(a).dws.\(h)", kernel: c.kernels[h])
                     qkvW.append(qkv.weight); qkvB.append(qkv.bias); qW.append(q.weight); qB.append(q.bias)
                 }
                 let table = t[a + ".attention_biases"]
@@ -191,9 +193,9 @@ struct EfficientViT: Sendable {
                     window: windows[s], queryKernels: Array(c.kernels.prefix(heads)),
                     qkvWeights: qkvW, qkvBiases: qkvB, queryWeights: qW, queryBiases: qB,
                     positionBias: bias, scale: Float(1 / Double(kd).squareRoot()))
-                return Block(dw0: conv(p + ".dw0.m"), ffn0: ffn(p + ".ffn0.m"),
+                return Block(dw0: depthwise(p + ".dw0.m"), ffn0: ffn(p + ".ffn0.m"),
                              attention: layer, projection: conv(a + ".proj.1"),
-                             dw1: conv(p + ".dw1.m"), ffn1: ffn(p + ".ffn1.m"))
+                             dw1: depthwise(p + ".dw1.m"), ffn1: ffn(p + ".ffn1.m"))
             }
             stages.append(Stage(downsample: downsample, blocks: blocks))
         }

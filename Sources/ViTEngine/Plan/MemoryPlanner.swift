@@ -18,7 +18,8 @@ enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
     static let alignment = 16
 
-    static func plan(_ graph: Graph) -> MemoryPlan {
+    /// `threads`: each node's scratch is given once per thread that may run its work items.
+    static func plan(_ graph: Graph, threads: Int = 1) -> MemoryPlan {
         let nodeCount = graph.nodes.count
         var lastUse = [Int](repeating: -1, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
@@ -46,8 +47,9 @@ enum MemoryPlanner {
                 if let r = node.residual, lastUse[r.index] == i { released.append(r) }
             }
             if node.scratchCount > 0 {
-                scratch[i] = free.allocate(round(node.scratchCount))
-                free.release(offset: scratch[i], count: round(node.scratchCount))
+                let count = round(node.scratchCount * threads)
+                scratch[i] = free.allocate(count)
+                free.release(offset: scratch[i], count: count)
             }
             if lastUse[node.input.index] == i { released.append(node.input) }
             for v in Set(released) where !(inPlace.contains(i) && v == node.residual) {

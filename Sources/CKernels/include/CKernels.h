@@ -1,0 +1,28 @@
+#ifndef VIT_KERNELS_H
+#define VIT_KERNELS_H
+
+// Inner loops of the engine that want the CPU's widest vectors. Written as plain C loops the
+// compiler vectorizes; each is compiled for AVX-512, AVX2 and baseline x86-64 and the best
+// version is picked at load time (target_clones), so one binary runs everywhere.
+// Images are channels-last (HWC): C floats per pixel, pixels row-major.
+
+/// Depthwise convolution, zero padding kernel/2, weights tap-major `[k*k][C]`, computing output
+/// rows [row_begin, row_end) of the image. out = act(conv(x) + bias) (+ residual when not NULL);
+/// out and residual point at the whole output image; residual must not alias x.
+void vit_depthwise_hwc(const float *x, int height, int width, int channels,
+                       const float *weight, const float *bias, int kernel, int stride, int relu,
+                       const float *residual, float *out, int row_begin, int row_end);
+
+/// rows×cols block of a matrix with row stride ld: m[r][c] = act(m[r][c] + bias[c]).
+void vit_bias_activation(float *m, int rows, int cols, int ld, const float *bias, int relu);
+
+/// Column means of a rows×cols matrix (global average pooling of an HWC image).
+void vit_column_mean(const float *m, int rows, int cols, float *out);
+
+/// m[r][c] = x[r][c] * scale[c] (squeeze-excite gating); m may alias x.
+void vit_scale_columns(const float *x, int rows, int cols, const float *scale, float *out);
+
+/// Row-wise softmax(m + bias) in place, subtracting the row maximum as PyTorch does.
+void vit_softmax_rows(float *m, const float *bias, int rows, int cols);
+
+#endif

@@ -1,0 +1,37 @@
+/// Arithmetic cost of a graph, counted from its own nodes (multiply-accumulates, as fvcore and
+/// timm count them: one MAC per weight use; bias, activation, softmax and pooling are free).
+extension Graph {
+    /// Multiply-accumulates of one run of the whole batch.
+    var macs: Int { nodes.reduce(0) { $0 + macs(of: $1) } }
+
+    func macs(of node: Node) -> Int {
+        let input = values[node.input.index].shape
+        let output = values[node.output.index].shape
+        let batch = input[0]
+        // Spatial values are [N, H, W, C]; the stem's input alone is [N, C, H, W].
+        let pixels = output.count == 4 ? output[1] * output[2] : 1
+        switch node.operation {
+        case let .convolution(_, _, kernel, _, _, _, channelsLast):
+            return batch * pixels * output[3] * (channelsLast ? input[3] : input[1]) * kernel * kernel
+        case .pointwise:
+            return batch * pixels * output[3] * input[3]
+        case let .depthwise(_, _, kernel, _, _):
+            return batch * pixels * output[3] * kernel * kernel
+        case let .squeezeExcite(_, _, _, _, reduced):
+            return batch * 2 * input[3] * reduced
+        case let .cascadedAttention(a):
+            // Per window and head: qkv projection, query depthwise conv, q·kᵀ and attn·v.
+            let windows = ((input[1] + a.window - 1) / a.window) * ((input[2] + a.window - 1) / a.window)
+            let t = a.window * a.window
+            let heads = a.queryKernels.prefix(a.heads).map { k in
+                (2 * a.keyDim + a.valueDim) * a.channelsPerHead * t + k * k * a.keyDim * t
+                    + t * t * a.keyDim + t * t * a.valueDim
+            }
+            return batch * windows * heads.reduce(0, +)
+        case .globalAveragePool:
+            return 0
+        case .linear:
+            return batch * output[1] * input[1]
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import CEngineSupport
+import XCTest
+@testable import ViTEngine
+
+/// The executor's promises beyond parity: threads and batching never change a result, and
+/// users get OpenBLAS's fast kernels without setting anything.
+final class ExecutorTests: XCTestCase {
+    func testResultsAreBitIdenticalForAnyThreadCount() throws {
+        let info = try ModelRegistry.model(named: "m2")
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("w.safetensors").path
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 3), to: path)
+        let model = try Model(info: info, weights: SafeTensorsFile(path: path))
+        let shape = [2, 3, 112, 144]
+        let input = Tensor(shape: shape, values: Fixtures.manifest.generator.input(shape: shape, seed: 4))
+        let single = try model.makeSession(batch: 2, height: 112, width: 144, threads: 1).run(input)
+        for threads in [2, 3] {
+            let many = try model.makeSession(batch: 2, height: 112, width: 144, threads: threads).run(input)
+            XCTAssertEqual(many, single, "\(threads) threads")
+        }
+    }
+
+    /// OpenBLAS 0.3.21 may take an AVX-512 CPU for Haswell (it does for some AMD Zen parts);
+    /// the engine then switches it to the SkylakeX kernels. Reproduced by forcing Haswell.
+    func testMisdetectedCoreIsSwitchedToAVX512Kernels() throws {
+        try XCTSkipUnless(vit_cpu_has_avx512() != 0, "this CPU has no AVX-512: nothing to switch to")
+        let before = String(cString: vit_blas_core_name())
+        defer { _ = vit_blas_choose_core(before) }
+        XCTAssertEqual(vit_blas_choose_core("Haswell"), 1)
+        XCTAssertEqual(String(cString: vit_blas_core_name()), "Haswell")
+        XCTAssertEqual(vit_blas_use_avx512_kernels(), 1)
+        XCTAssertEqual(String(cString: vit_blas_core_name()).lowercased(), "skylakex")
+        XCTAssertNil(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], "the environment is left as it was")
+    }
+}
