@@ -396,3 +396,8 @@ public enum SafeTensorsWriter {
         return result + "\""
     }
 }
+
+extension SafeTensorsFile: TensorSource {
+    public func shape(_ name: String) -> [Int]? { tensors[name]?.shape }
+    public func dtype(_ name: String) -> String? { tensors[name]?.dtype }
+}
