@@ -44,17 +44,24 @@ let package = Package(
             name: "ViTImages",
             dependencies: ["ViTEngine", "CImageDecoders"]
         ),
+        // Pretrained-weight download and cache (URLSession; kept out of the engine so that
+        // inference-only users do not link networking).
+        .target(
+            name: "ViTHub",
+            dependencies: ["ViTEngine"]
+        ),
         .executableTarget(
             name: "VitCLI",
             dependencies: [
                 "ViTEngine",
+                "ViTHub",
                 "ViTImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "ViTEngineTests",
-            dependencies: ["ViTEngine"],
+            dependencies: ["ViTEngine", "ViTHub"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

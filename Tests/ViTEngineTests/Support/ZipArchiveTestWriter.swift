@@ -4,7 +4,7 @@ import Foundation
 /// Writes minimal stored (uncompressed) zip archives, so tests can build `.pth` files with
 /// hand-made pickles without Python.
 enum ZipArchiveTestWriter {
-    static func archive(_ members: KeyValuePairs<String, Data>) throws -> Data {
+    static func archive(_ members: [(name: String, data: Data)]) -> Data {
         var out = Data(), central = Data()
         func u16(_ v: Int, _ d: inout Data) { withUnsafeBytes(of: UInt16(v).littleEndian) { d.append(contentsOf: $0) } }
         func u32(_ v: UInt32, _ d: inout Data) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }

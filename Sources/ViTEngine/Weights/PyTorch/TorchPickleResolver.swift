@@ -137,6 +137,9 @@ struct TorchPickleResolver: PickleResolver {
         guard count <= max(storage.count, 1) else {
             throw invalid("a tensor of shape \(shape) repeats the \(storage.count) elements of its storage; not supported")
         }
+        // A dimension of size 1 never advances, whatever its stride (torch leaves arbitrary ones
+        // there); zero them so that walking the view cannot overflow on a huge unused stride.
+        for dim in shape.indices where shape[dim] == 1 { strides[dim] = 0 }
         return TorchTensor(storage: storage, offset: offset, shape: shape, strides: strides)
     }
 
