@@ -16,6 +16,12 @@ public enum WeightsFile {
     /// Decodes weights already in memory, in either format; `path` is only used in error messages.
     public static func open(data: Data, path: String) throws(EngineError) -> any TensorSource {
         if ZipArchive.looksLikeZip(data) { return try TorchCheckpoint(data: data, path: path) }
+        // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) writes a bare
+        // pickle stream, which starts with the PROTO opcode; say so rather than "bad safetensors".
+        if data.first == 0x80 {
+            throw .invalidCheckpoint(path: path, reason: "it is a legacy (pre-1.6, non-zip) torch.save file, which is not "
+                                     + "supported; re-save it with a current PyTorch or convert it with scripts/convert_checkpoint.py")
+        }
         return try SafeTensorsFile(data: data, path: path)
     }
 }

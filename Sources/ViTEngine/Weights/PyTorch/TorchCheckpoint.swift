@@ -49,6 +49,9 @@ public struct TorchCheckpoint: TensorSource {
                 ? "the zip archive holds no '<name>/data.pkl' (not a torch.save file)"
                 : "the zip archive holds \(pickles.count) data.pkl members")
         }
+        // Check every member's CRC-32 once, here: a corrupt or tampered file fails on opening, and
+        // reading tensors later (several may share one storage) re-reads nothing.
+        for entry in archive.entries where entry != pickle { _ = try archive.contents(of: entry) }
         let prefix = String(pickle.name.dropLast("data.pkl".count))
         var unpickler = Unpickler(bytes: try archive.contents(of: pickle), path: path,
                                   resolver: TorchPickleResolver(archive: archive, prefix: prefix))
@@ -108,7 +111,7 @@ public struct TorchCheckpoint: TensorSource {
         case .f64: element = { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1 * 8, as: UInt64.self)))) }
         case .i64, .i32: throw .unsupportedDType(tensor: name, dtype: tensor.storage.dtype.rawValue, path: path)
         }
-        let storage = try archive.contents(of: tensor.storage.entry)
+        let storage = archive.bytes(of: tensor.storage.entry)  // CRC checked on opening
         let count = tensor.shape.reduce(1, *)
         return storage.withUnsafeBytes { raw in
             [Float](unsafeUninitializedCapacity: count) { buffer, initialized in

@@ -61,10 +61,15 @@ struct ZipArchive: Sendable {
     /// The member named `name`, if any.
     func entry(named name: String) -> ZipEntry? { entries.first { $0.name == name } }
 
+    /// A member's bytes, as stored (not checked; see ``contents(of:)``).
+    func bytes(of entry: ZipEntry) -> Data {
+        data[entry.dataRange]
+    }
+
     /// A member's bytes, after checking them against the CRC-32 the archive records, so that a
     /// corrupted download is reported instead of loading wrong weights.
     func contents(of entry: ZipEntry) throws(EngineError) -> Data {
-        let bytes = data[(data.startIndex + entry.dataRange.lowerBound)..<(data.startIndex + entry.dataRange.upperBound)]
+        let bytes = bytes(of: entry)
         let found = CRC32.checksum(bytes)
         guard found == entry.crc32 else {
             throw .invalidCheckpoint(path: path, reason: "member '\(entry.name)' fails its CRC-32 check "
