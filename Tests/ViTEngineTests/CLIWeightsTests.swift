@@ -84,6 +84,42 @@ final class CLIWeightsTests: XCTestCase {
         XCTAssertEqual(server.requests, ["/efficientvit_m0.pth"], "run must reuse the fetched file")
     }
 
+    /// Two `vit fetch` processes at once: both succeed with the same file, downloaded once.
+    func testTwoProcessesFetchingAtOnceShareOneDownload() throws {
+        let checkpoint = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pth/m0_cream_f16.pth")))
+        server.setRoute("/slow.pth", .body(checkpoint, chunk: 256 << 10, pause: 0.05))
+        let arguments = ["fetch", "-m", "m0", "--cache-dir", path("cache"), "--url", server.url("/slow.pth").absoluteString]
+        let running = try [launch(arguments), launch(arguments)]  // both start before either is awaited
+        let results = running.map { $0() }
+        for result in results {
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(result.stdout, path("cache") + "/efficientvit_m0/official-efficientvit_m0.pth\n")
+        }
+        XCTAssertEqual(results.filter { $0.stderr.contains("downloaded and verified") }.count, 1, results.map(\.stderr).joined())
+        XCTAssertEqual(server.requests, ["/slow.pth"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("cache") + "/efficientvit_m0/official-efficientvit_m0.pth")), checkpoint)
+    }
+
+    /// Starts `vit` and returns a function that waits for it (so several can run at once).
+    private func launch(_ arguments: [String]) throws -> () -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("vit")
+        process.arguments = arguments
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vit-out-\(UUID().uuidString)")
+        let err = FileManager.default.temporaryDirectory.appendingPathComponent("vit-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        try process.run()
+        return {
+            process.waitUntilExit()
+            defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
+            let read = { (url: URL) in String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self) }
+            return (process.terminationStatus, read(out), read(err))
+        }
+    }
+
     func testFetchFailureSaysWhereToPutTheFile() throws {
         let url = server.url("/absent.pth").absoluteString
         let result = try vit(["fetch", "-m", "m0", "--cache-dir", path("cache"), "--url", url])
