@@ -18,6 +18,7 @@ public struct CachedWeights: Sendable, Equatable {
     /// Whether this call downloaded it (false: it was already in the cache).
     public var downloaded: Bool
 
+    /// Describes a cache entry.
     public init(path: String, sha256: String?, downloaded: Bool) {
         self.path = path
         self.sha256 = sha256

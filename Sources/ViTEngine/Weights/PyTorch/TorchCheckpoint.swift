@@ -95,8 +95,11 @@ public struct TorchCheckpoint: TensorSource {
         tensors[name].map { ($0.storage.dtype.rawValue, $0.shape) }
     }
 
+    /// The tensor's shape (of the view, not of its storage), or `nil`.
     public func shape(_ name: String) -> [Int]? { tensors[name]?.shape }
 
+    /// The tensor's storage dtype in safetensors spelling (`"F32"`, `"F16"`, `"BF16"`, `"F64"`,
+    /// `"I64"`, `"I32"`), or `nil`.
     public func dtype(_ name: String) -> String? { tensors[name]?.storage.dtype.rawValue }
 
     /// Tensor `name`'s values as Float in row-major order, whatever its strides and offset.
