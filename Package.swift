@@ -66,7 +66,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ViTImagesTests",
-            dependencies: ["ViTImages", "ViTEngine"],
+            dependencies: ["ViTImages", "ViTEngine", "ViTHub"],
             resources: [.copy("Fixtures")]
         ),
     ],

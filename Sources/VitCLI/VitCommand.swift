@@ -7,7 +7,7 @@ struct VitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vit",
         abstract: "Run efficient vision transformers (EfficientViT M0–M5) on the CPU.",
-        subcommands: [RunCommand.self, PlanCommand.self, ModelsCommand.self, ConvertCommand.self, FetchCommand.self]
+        subcommands: [RunCommand.self, PlanCommand.self, ModelsCommand.self, ClassifyCommand.self, PreprocessCommand.self, ConvertCommand.self, FetchCommand.self]
     )
 }
 
