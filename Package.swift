@@ -5,6 +5,7 @@ let package = Package(
     name: "ViTEngine",
     products: [
         .library(name: "ViTEngine", targets: ["ViTEngine"]),
+        .library(name: "ViTImages", targets: ["ViTImages"]),
         .executable(name: "vit", targets: ["VitCLI"]),
     ],
     dependencies: [
@@ -31,16 +32,51 @@ let package = Package(
             name: "ViTEngine",
             dependencies: ["COpenBLAS", "CEngineSupport", "CKernels"]
         ),
+        // JPEG and PNG decoding for the image front-end: libjpeg-turbo's libjpeg API and libpng,
+        // from Debian's libjpeg62-turbo-dev and libpng-dev, found through pkg-config.
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        // The setjmp/longjmp error boundary around libjpeg and libpng (it cannot live in Swift).
+        .target(
+            name: "CImageDecoders",
+            dependencies: ["CJPEG", "CPNG"]
+        ),
+        // Images → model input: decoding, PIL/timm-identical preprocessing, ImageNet labels.
+        .target(
+            name: "ViTImages",
+            dependencies: ["ViTEngine", "CImageDecoders"]
+        ),
+        // Pretrained-weight download and cache (URLSession; kept out of the engine so that
+        // inference-only users do not link networking).
+        .target(
+            name: "ViTHub",
+            dependencies: ["ViTEngine"]
+        ),
         .executableTarget(
             name: "VitCLI",
             dependencies: [
                 "ViTEngine",
+                "ViTHub",
+                "ViTImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "ViTEngineTests",
-            dependencies: ["ViTEngine"],
+            dependencies: ["ViTEngine", "ViTHub"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ViTImagesTests",
+            dependencies: ["ViTImages", "ViTEngine", "ViTHub"],
             resources: [.copy("Fixtures")]
         ),
     ],

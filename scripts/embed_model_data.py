@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Embed Models/registry.json into the engine as Swift source.
+"""Embed Models/registry.json and Models/imagenet_labels.txt into the engine as Swift source.
 
-The registry's source of truth is Models/registry.json; the engine compiles a copy of it in so that
+The registry's source of truth is Models/registry.json, the class names' Models/imagenet_labels.txt
+(written by scripts/make_imagenet_labels.py); the engine compiles a copy of them in so that
 an installed `vit` binary or a program embedding the library finds it from any working directory.
 Run this after editing anything in Models/ (a test fails while the copy is stale):
 
@@ -10,7 +11,10 @@ Run this after editing anything in Models/ (a test fails while the copy is stale
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCES = {"registryJSON": ROOT / "Models" / "registry.json"}
+SOURCES = {
+    "registryJSON": ROOT / "Models" / "registry.json",
+    "imagenetLabels": ROOT / "Models" / "imagenet_labels.txt",
+}
 OUT = ROOT / "Sources" / "ViTEngine" / "Registry" / "ModelData.generated.swift"
 
 

@@ -2,9 +2,11 @@
 # Installs the Debian packages the engine builds against (idempotent; needs root or sudo).
 #   libopenblas-dev  OpenBLAS with the CBLAS interface (all GEMMs), found by pkg-config
 #   liblapacke-dev   LAPACKE, for token mixers that need factorizations
-#   pkg-config       how SwiftPM finds OpenBLAS
+#   pkg-config       how SwiftPM finds OpenBLAS, libjpeg and libpng
+#   libjpeg62-turbo-dev  libjpeg-turbo (libjpeg API): JPEG decoding for `vit classify`
+#   libpng-dev       libpng: PNG decoding for `vit classify`
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+packages=(libopenblas-dev liblapacke-dev pkg-config libjpeg62-turbo-dev libpng-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

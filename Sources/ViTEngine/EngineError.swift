@@ -27,6 +27,17 @@ public enum EngineError: Error, Equatable, Sendable {
     case invalidConfiguration(model: String, reason: String)
     /// A file could not be written.
     case writeFailed(path: String, reason: String)
+    /// A PyTorch checkpoint (`.pth`/`.bin`: a zip archive holding a pickle) is malformed or holds
+    /// something other than tensors in a state dict (truncated zip, bad central directory, pickle
+    /// opcode outside the supported subset, storage shorter than a tensor's view, …).
+    case invalidCheckpoint(path: String, reason: String)
+    /// A checkpoint's pickle names a Python global outside the loader's allow-list (e.g.
+    /// `os.system`). Nothing from the file is ever executed; the file is refused.
+    case forbiddenPickleGlobal(path: String, global: String)
+    /// Pretrained weights could not be downloaded; `destination` is where a manually fetched file belongs.
+    case downloadFailed(url: String, reason: String, destination: String)
+    /// A file's SHA-256 is not the one expected (given by the user or the registry).
+    case checksumMismatch(path: String, expected: String, found: String)
 }
 
 extension EngineError: CustomStringConvertible, LocalizedError {
@@ -56,6 +67,16 @@ extension EngineError: CustomStringConvertible, LocalizedError {
             return "model '\(model)' is misconfigured: \(reason)"
         case let .writeFailed(path, reason):
             return "cannot write '\(path)': \(reason)"
+        case let .invalidCheckpoint(path, reason):
+            return "'\(path)' is not a valid PyTorch checkpoint: \(reason)"
+        case let .forbiddenPickleGlobal(path, global):
+            return "'\(path)' refers to the Python global '\(global)', which a weights file has no reason to "
+                + "use; the file is refused (nothing in it was executed)"
+        case let .downloadFailed(url, reason, destination):
+            return "cannot download \(url): \(reason). Fetch that file by other means and put it at "
+                + "'\(destination)', or pass --weights FILE"
+        case let .checksumMismatch(path, expected, found):
+            return "'\(path)' has SHA-256 \(found), expected \(expected)"
         }
     }
 

@@ -19,23 +19,28 @@ public final class Model: Sendable {
     /// Largest arena a session may plan (bytes).
     public static let maximumArenaBytes = 8 << 30
 
-    /// Loads a registered model (`name` or alias, e.g. `m0`) from a safetensors file in either the
-    /// official Cream or the timm key layout.
+    /// Loads a registered model (`name` or alias, e.g. `m0`) from a weights file in either the
+    /// official Cream or the timm key layout: safetensors, or a PyTorch checkpoint (`.pth`/`.bin`)
+    /// read without Python. The format is detected from the file's bytes (see ``WeightsFile``).
     public static func load(_ name: String, weights path: String) throws(EngineError) -> Model {
         let info = try ModelRegistry.model(named: name)
-        return try Model(info: info, weights: SafeTensorsFile(path: path))
+        return try Model(info: info, weights: WeightsFile.open(path: path))
     }
 
-    /// Builds a model from a registry entry and an opened safetensors file.
-    public convenience init(info: ModelInfo, weights file: SafeTensorsFile) throws(EngineError) {
-        let spec = Self.tensorSpec(for: info)
-        let tensors: CheckpointTensors
+    /// Builds a model from a registry entry and an opened weights file (``SafeTensorsFile``,
+    /// ``TorchCheckpoint``).
+    public convenience init(info: ModelInfo, weights file: some TensorSource) throws(EngineError) {
+        try self.init(info: info, tensors: Self.checkpointTensors(file, for: info))
+    }
+
+    /// Reads and checks every tensor `info`'s model needs; when the file does not fit, says which
+    /// registered model it does fit, if any.
+    static func checkpointTensors(_ file: some TensorSource, for info: ModelInfo) throws(EngineError) -> CheckpointTensors {
         do {
-            tensors = try CheckpointLoader.load(file, spec: spec, keyMap: Self.checkpointKeyMap(info))
+            return try CheckpointLoader.load(file, spec: tensorSpec(for: info), keyMap: checkpointKeyMap(info))
         } catch {
-            throw Self.otherModelFitting(file, requested: info) ?? error
+            throw otherModelFitting(file, requested: info) ?? error
         }
-        try self.init(info: info, tensors: tensors)
     }
 
     /// A model with placeholder weights (zeros, unit variances): the same graph, arena and speed
@@ -56,14 +61,14 @@ public final class Model: Sendable {
         }
     }
 
-    private static func checkpointKeyMap(_ info: ModelInfo) -> (String) -> CheckpointKey? {
+    static func checkpointKeyMap(_ info: ModelInfo) -> (String) -> CheckpointKey? {
         switch info.architecture {
         case .efficientViT: EfficientViT.checkpointKey
         }
     }
 
     /// When a file does not fit the requested model, names the registered model it does fit.
-    private static func otherModelFitting(_ file: SafeTensorsFile, requested: ModelInfo) -> EngineError? {
+    private static func otherModelFitting(_ file: some TensorSource, requested: ModelInfo) -> EngineError? {
         for other in ModelRegistry.all where other.name != requested.name && other.family == requested.family {
             if CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: checkpointKeyMap(other)) {
                 return .wrongModel(path: file.path, requested: requested.name, matches: other.name)

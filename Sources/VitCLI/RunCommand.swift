@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ViTEngine
+import ViTHub
 
 /// `vit run`: raw tensors in and out, so users can check the engine against their own reference.
 struct RunCommand: ParsableCommand {
@@ -12,8 +13,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model name or alias (see `vit models`), e.g. m0 or efficientvit_m0.")
     var model: String
 
-    @Option(name: .shortAndLong, help: "Weights: a .safetensors file in the official Cream or the timm layout.")
-    var weights: String
+    @Option(name: .shortAndLong, help: "Weights: .safetensors or .pth/.bin, official Cream or timm layout (default: the pretrained weights, downloaded into the cache once).")
+    var weights: String?
+
+    @OptionGroup var pretrained: WeightOptions
 
     @Option(name: .shortAndLong, help: "Input batch: .npy, float32 (or float16/float64), shape N×3×H×W.")
     var input: String
@@ -26,7 +29,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let net = try Model.load(model, weights: weights)
+            let net = try Model.load(model, weights: weights ?? pretrained.resolve(ModelRegistry.model(named: model)).path)
             let tensor = try NPY.read(path: input)
             guard tensor.shape.count == 4, tensor.shape[1] == 3 else {
                 throw EngineError.invalidInputShape(expected: "[N, 3, H, W] in '\(input)'", found: tensor.shape)

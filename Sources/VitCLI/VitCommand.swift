@@ -7,7 +7,8 @@ struct VitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vit",
         abstract: "Run efficient vision transformers (EfficientViT M0–M5) on the CPU.",
-        subcommands: [RunCommand.self, PlanCommand.self, BenchCommand.self, ModelsCommand.self]
+        subcommands: [RunCommand.self, PlanCommand.self, BenchCommand.self, ModelsCommand.self, ClassifyCommand.self,
+                      PreprocessCommand.self, ConvertCommand.self, FetchCommand.self]
     )
 }
 

@@ -13,6 +13,25 @@ final class RegistryTests: XCTestCase {
                        "Models/registry.json changed: run python3 scripts/embed_model_data.py")
     }
 
+    /// The class names compiled in are Models/imagenet_labels.txt, byte for byte, one per class.
+    func testEmbeddedImageNetLabelsMatchModelsFolder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let file = try String(contentsOf: root.appendingPathComponent("Models/imagenet_labels.txt"), encoding: .utf8)
+        XCTAssertEqual(ModelData.imagenetLabels, file.trimmingCharacters(in: .newlines),
+                       "Models/imagenet_labels.txt changed: run python3 scripts/embed_model_data.py")
+        XCTAssertEqual(ImageNetLabels.names.count, 1000)
+        for info in ModelRegistry.all {
+            guard case let .efficientViT(config) = info.architecture else { continue }
+            XCTAssertEqual(config.numClasses, ImageNetLabels.names.count, info.name)
+        }
+        XCTAssertEqual(ImageNetLabels.name(of: 0), "tench, Tinca tinca")
+        XCTAssertEqual(ImageNetLabels.name(of: 281), "tabby, tabby cat")
+        XCTAssertEqual(ImageNetLabels.name(of: 999), "toilet tissue, toilet paper, bathroom tissue")
+        XCTAssertNil(ImageNetLabels.name(of: 1000))
+        XCTAssertFalse(ImageNetLabels.names.contains { $0.isEmpty || $0 != $0.trimmingCharacters(in: .whitespaces) })
+    }
+
     func testAllSixVariantsAndAliases() throws {
         XCTAssertEqual(ModelRegistry.names, (0...5).map { "efficientvit_m\($0)" })
         XCTAssertEqual(try ModelRegistry.model(named: "M3").name, "efficientvit_m3")

@@ -10,6 +10,22 @@ public struct TensorSpec: Sendable, Equatable {
     }
 }
 
+/// A weights file the checkpoint loader can read: named tensors with shapes, decoded to Float on
+/// request. Adopted by ``SafeTensorsFile`` and ``TorchCheckpoint``, so every format goes through
+/// the same loading and checking path.
+public protocol TensorSource: Sendable {
+    /// The file's path, used in error messages.
+    var path: String { get }
+    /// The names of all tensors in the file, sorted.
+    var names: [String] { get }
+    /// The shape of tensor `name`, or `nil` if the file has no such tensor.
+    func shape(_ name: String) -> [Int]?
+    /// The dtype of tensor `name` in safetensors spelling (`"F32"`, `"F16"`, `"I64"`, …), or `nil`.
+    func dtype(_ name: String) -> String?
+    /// Tensor `name`'s values converted to Float, in row-major order.
+    func floats(_ name: String) throws(EngineError) -> [Float]
+}
+
 /// What a checkpoint key stands for once an architecture's key map has read it.
 enum CheckpointKey: Equatable {
     /// A model tensor, under its canonical name.
@@ -50,7 +66,7 @@ struct CheckpointTensors {
 /// shape, and every other key must be one the architecture knows to ignore. All problems of one
 /// kind are reported together, so a user sees the whole list at once.
 enum CheckpointLoader {
-    static func load(_ file: SafeTensorsFile, spec: [TensorSpec],
+    static func load(_ file: some TensorSource, spec: [TensorSpec],
                      keyMap: (String) -> CheckpointKey?) throws(EngineError) -> CheckpointTensors {
         var fileKeyFor: [String: String] = [:]
         var unexpected: [String] = []
@@ -73,7 +89,7 @@ enum CheckpointLoader {
         var values: [String: [Float]] = [:]
         for t in spec {
             let key = fileKeyFor[t.name]!
-            let found = file.info(key)!.shape
+            let found = file.shape(key)!
             guard shapeMatches(found: found, expected: t.shape) else {
                 throw .shapeMismatch(tensor: key, expected: t.shape, found: found, path: file.path)
             }
@@ -83,12 +99,12 @@ enum CheckpointLoader {
     }
 
     /// Whether the file holds exactly the spec's tensors with fitting shapes (reads no data).
-    static func fits(_ file: SafeTensorsFile, spec: [TensorSpec], keyMap: (String) -> CheckpointKey?) -> Bool {
+    static func fits(_ file: some TensorSource, spec: [TensorSpec], keyMap: (String) -> CheckpointKey?) -> Bool {
         var shapes: [String: [Int]] = [:]
         for key in file.names {
             switch keyMap(key) {
             case .ignored?: continue
-            case .tensor(let name)?: shapes[name] = file.info(key)!.shape
+            case .tensor(let name)?: shapes[name] = file.shape(key)!
             case nil: return false
             }
         }

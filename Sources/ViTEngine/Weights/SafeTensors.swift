@@ -396,3 +396,10 @@ public enum SafeTensorsWriter {
         return result + "\""
     }
 }
+
+extension SafeTensorsFile: TensorSource {
+    /// The tensor's shape, or `nil` if the file has no such tensor.
+    public func shape(_ name: String) -> [Int]? { tensors[name]?.shape }
+    /// The tensor's dtype string as stored (e.g. `"F16"`), or `nil`.
+    public func dtype(_ name: String) -> String? { tensors[name]?.dtype }
+}

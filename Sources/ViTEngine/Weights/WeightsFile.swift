@@ -1,0 +1,44 @@
+import Foundation
+
+/// Opens a weights file in whichever format it is in.
+public enum WeightsFile {
+    /// Opens `path` as a PyTorch checkpoint (`.pth`/`.bin`, a zip archive) or a safetensors file,
+    /// telling them apart by their first bytes, never by the extension: a `.bin` may be either,
+    /// and a renamed file still loads.
+    ///
+    /// - Throws: ``EngineError/fileUnreadable(path:reason:)``, or the format's own error
+    ///   (``EngineError/invalidSafetensors(path:reason:)``, ``EngineError/invalidCheckpoint(path:reason:)``,
+    ///   ``EngineError/forbiddenPickleGlobal(path:global:)``).
+    public static func open(path: String) throws(EngineError) -> any TensorSource {
+        try open(data: readFileMapped(path), path: path)
+    }
+
+    /// Decodes weights already in memory, in either format; `path` is only used in error messages.
+    public static func open(data: Data, path: String) throws(EngineError) -> any TensorSource {
+        if ZipArchive.looksLikeZip(data) { return try TorchCheckpoint(data: data, path: path) }
+        // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) writes a bare
+        // pickle stream, which starts with the PROTO opcode; say so rather than "bad safetensors".
+        if data.first == 0x80 {
+            throw .invalidCheckpoint(path: path, reason: "it is a legacy (pre-1.6, non-zip) torch.save file, which is not "
+                                     + "supported; re-save it with a current PyTorch or convert it with scripts/convert_checkpoint.py")
+        }
+        return try SafeTensorsFile(data: data, path: path)
+    }
+}
+
+extension Model {
+    /// Checks that `weights` holds exactly the tensors `info`'s model needs, with the right shapes
+    /// and readable values, without building the model. Used to verify a download before it
+    /// enters the cache.
+    ///
+    /// - Throws: the same errors as loading: missing, unexpected or misshapen tensors, unreadable data,
+    ///   or ``EngineError/wrongModel(path:requested:matches:)`` when the file fits another model.
+    public static func validateWeights(_ weights: some TensorSource, for info: ModelInfo) throws(EngineError) {
+        _ = try checkpointTensors(weights, for: info)
+    }
+
+    /// The registered model whose tensor spec `weights` fits exactly, if any (reads no tensor data).
+    public static func modelFitting(_ weights: some TensorSource) -> ModelInfo? {
+        ModelRegistry.all.first { CheckpointLoader.fits(weights, spec: tensorSpec(for: $0), keyMap: checkpointKeyMap($0)) }
+    }
+}

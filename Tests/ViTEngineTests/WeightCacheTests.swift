@@ -1,0 +1,148 @@
+import Foundation
+import XCTest
+@testable import ViTEngine
+import ViTHub
+
+/// Downloading pretrained weights into the cache, against an HTTP server on 127.0.0.1.
+final class WeightCacheTests: XCTestCase {
+    private let model = try! ModelRegistry.model(named: "m0")
+    private var directory: URL!
+    private var server: LocalHTTPServer!
+    /// A real checkpoint of efficientvit_m0 (the official layout, float16): what the server serves.
+    private let checkpoint = try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pth/m0_cream_f16.pth")))
+
+    override func setUpWithError() throws {
+        directory = try Fixtures.temporaryDirectory()
+        server = try LocalHTTPServer(routes: ["/m0.pth": .body(checkpoint)])
+    }
+
+    override func tearDownWithError() throws {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private var cache: WeightCache { WeightCache(directory: directory.path) }
+    private var entry: String { cache.path(for: model, source: .official) }
+
+    /// What the cache entry's directory holds besides lock files: nothing that looks like weights
+    /// unless a fetch succeeded.
+    private func entryFiles() -> [String] {
+        let dir = (entry as NSString).deletingLastPathComponent
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasSuffix(".lock") }.sorted()
+    }
+
+    private func assertFetchFails(_ url: URL, file: StaticString = #filePath, line: UInt = #line,
+                                  _ check: (String) -> Void) {
+        XCTAssertThrowsError(try cache.fetch(model, url: url), file: file, line: line) { error in
+            guard case let .downloadFailed(failedURL, reason, destination)? = error as? EngineError else {
+                return XCTFail("\(error)", file: file, line: line)
+            }
+            XCTAssertEqual(failedURL, url.absoluteString, file: file, line: line)
+            XCTAssertEqual(destination, entry, file: file, line: line)
+            XCTAssertTrue((error as! EngineError).description.contains(entry), file: file, line: line)
+            check(reason)
+        }
+        XCTAssertEqual(entryFiles(), [], "a failed fetch left files", file: file, line: line)
+    }
+
+    func testDownloadVerifiesAndSecondFetchMakesNoRequest() throws {
+        let first = try cache.fetch(model, url: server.url("/m0.pth"))
+        XCTAssertTrue(first.downloaded)
+        XCTAssertEqual(first.path, directory.path + "/efficientvit_m0/official-efficientvit_m0.pth")
+        XCTAssertEqual(first.sha256, SHA256.hexDigest(of: checkpoint))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first.path)), checkpoint)
+        XCTAssertEqual(entryFiles(), ["official-efficientvit_m0.pth", "official-efficientvit_m0.pth.sha256"])
+
+        let second = try cache.fetch(model, url: server.url("/m0.pth"))
+        XCTAssertEqual(second, CachedWeights(path: first.path, sha256: first.sha256, downloaded: false))
+        XCTAssertEqual(server.requests, ["/m0.pth"], "the second fetch must not download again")
+        XCTAssertEqual(try Model.load("m0", weights: second.path).info.name, "efficientvit_m0")
+    }
+
+    func testExpectedDigestIsChecked() throws {
+        let wrong = String(repeating: "0", count: 64)
+        XCTAssertThrowsError(try cache.fetch(model, url: server.url("/m0.pth"), expectedSHA256: wrong)) { error in
+            XCTAssertEqual(error as? EngineError, .checksumMismatch(path: server.url("/m0.pth").absoluteString, expected: wrong,
+                                                                   found: SHA256.hexDigest(of: checkpoint)))
+        }
+        XCTAssertEqual(entryFiles(), [])
+        let right = SHA256.hexDigest(of: checkpoint).uppercased()
+        XCTAssertTrue(try cache.fetch(model, url: server.url("/m0.pth"), expectedSHA256: right).downloaded)
+        // A cached file is checked too when a digest is given.
+        XCTAssertThrowsError(try cache.fetch(model, url: server.url("/m0.pth"), expectedSHA256: wrong)) { error in
+            guard case .checksumMismatch(entry, wrong, _)? = error as? EngineError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testNotFoundNamesTheURLAndWhereToPutTheFile() {
+        assertFetchFails(server.url("/missing.pth")) { XCTAssertEqual($0, "the server answered HTTP 404") }
+    }
+
+    func testConnectionCutMidBodyLeavesNothing() throws {
+        server.setRoute("/cut.pth", .cut(checkpoint, after: checkpoint.count / 2))
+        assertFetchFails(server.url("/cut.pth")) { reason in XCTAssertFalse(reason.isEmpty) }
+        // The next fetch starts over and succeeds.
+        XCTAssertTrue(try cache.fetch(model, url: server.url("/m0.pth")).downloaded)
+    }
+
+    func testBodyThatIsNotACheckpointIsRejected() throws {
+        server.setRoute("/page.pth", .body(Data("<html>rate limited</html>".utf8)))
+        assertFetchFails(server.url("/page.pth")) { XCTAssertTrue($0.contains("not a usable efficientvit_m0 checkpoint"), $0) }
+        // A valid checkpoint of another model is not accepted as m0 either.
+        server.setRoute("/tiny.pth", .body(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pth/tiny_timm.pth")))))
+        assertFetchFails(server.url("/tiny.pth")) { XCTAssertTrue($0.contains("lacks 580 tensor(s)"), $0) }
+    }
+
+    func testOfflineNamesTheURL() throws {
+        let closed = try LocalHTTPServer(routes: [:])
+        let url = closed.url("/m0.pth")
+        closed.stop()
+        assertFetchFails(url) { XCTAssertFalse($0.isEmpty) }
+    }
+
+    /// Two fetches at once: one download, both get the same valid file.
+    func testConcurrentFetchesShareOneDownload() throws {
+        // Slow the body down so that the two fetches overlap.
+        server.setRoute("/slow.pth", .body(checkpoint, chunk: 256 << 10, pause: 0.05))
+        let url = server.url("/slow.pth")
+        let cache = self.cache
+        let model = self.model
+        let results = ResultBox()
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            results.append(Result { try cache.fetch(model, url: url) })
+        }
+        let fetched = try results.values.map { try $0.get() }
+        XCTAssertEqual(fetched.count, 2)
+        XCTAssertEqual(Set(fetched.map(\.path)), [entry])
+        XCTAssertEqual(fetched.filter(\.downloaded).count, 1)
+        XCTAssertEqual(server.requests, ["/slow.pth"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: entry)), checkpoint)
+        XCTAssertEqual(entryFiles(), ["official-efficientvit_m0.pth", "official-efficientvit_m0.pth.sha256"])
+    }
+
+    func testCacheDirectoryFollowsXDGAndTheOverride() {
+        XCTAssertEqual(WeightCache.defaultDirectory(environment: ["HOME": "/home/u"]), "/home/u/.cache/vit-engine")
+        XCTAssertEqual(WeightCache.defaultDirectory(environment: ["HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"]), "/xdg/vit-engine")
+        XCTAssertEqual(WeightCache.defaultDirectory(environment: ["HOME": "/home/u", "XDG_CACHE_HOME": "relative"]),
+                       "/home/u/.cache/vit-engine", "XDG ignores relative paths")
+        XCTAssertEqual(WeightCache.defaultDirectory(environment: ["XDG_CACHE_HOME": "/xdg", "VIT_ENGINE_CACHE": "/mine"]), "/mine")
+        XCTAssertEqual(WeightCache(directory: "/flag", environment: ["VIT_ENGINE_CACHE": "/mine"]).directory, "/flag")
+    }
+
+    func testRegistryURLsNameTheCacheEntries() throws {
+        let m4 = try ModelRegistry.model(named: "m4")
+        XCTAssertEqual(try WeightCache.url(for: m4, source: .timm).absoluteString, m4.weights.timm)
+        XCTAssertEqual(WeightCache(directory: "/c").path(for: m4, source: .official), "/c/efficientvit_m4/official-efficientvit_m4.pth")
+        XCTAssertEqual(WeightCache(directory: "/c").path(for: m4, source: .timm), "/c/efficientvit_m4/timm-model.safetensors")
+    }
+}
+
+/// Collects results from concurrent closures.
+///
+/// `@unchecked Sendable`: `items` is only touched with `lock` held.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Result<CachedWeights, Error>] = []
+    func append(_ item: Result<CachedWeights, Error>) { lock.lock(); items.append(item); lock.unlock() }
+    var values: [Result<CachedWeights, Error>] { lock.lock(); defer { lock.unlock() }; return items }
+}
