@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate Tests/ViTImagesTests/Fixtures/: test images and PIL + timm reference results.
 
-    pip install torch timm safetensors numpy pillow scikit-image pypng
+    pip install torch timm safetensors numpy pillow scikit-image pypng imagecodecs
     python3 scripts/make_image_fixtures.py
 
 Images (all public domain, from scikit-image's data: chelsea, coffee, astronaut, rocket):
@@ -9,9 +9,10 @@ Images (all public domain, from scikit-image's data: chelsea, coffee, astronaut,
     an RGB PNG);
   * odd-mode files derived from them: grayscale PNG and JPEG, 1-bit PNG, palette PNG with tRNS,
     4-bit interlaced palette PNG with tRNS, 16-bit RGB / RGBA / gray / gray+alpha PNGs, RGBA and
-    gray+alpha PNGs, Adobe CMYK JPEG, progressive JPEG. Some are smaller than the 256-pixel
+    gray+alpha PNGs, Adobe CMYK and YCCK JPEGs, progressive JPEG. Some are smaller than the 256-pixel
     resize target, so the upscaling path is covered too.
-PIL writes what it can; pypng writes the 16-bit colour, 16-bit gray+alpha and interlaced files.
+PIL writes what it can; pypng writes the 16-bit colour, 16-bit gray+alpha and interlaced files,
+imagecodecs (libjpeg-turbo) the YCCK JPEG.
 
 For every image the manifest records what PIL decodes (`Image.open(p).convert("RGB")`: size and
 the FNV-1a 64 hash of the RGB bytes) and `<file>.crop.png`, the 8-bit 224×224 RGB image after
@@ -98,6 +99,10 @@ def make_images() -> None:
     small_chelsea.convert("1").save(OUT / "bilevel.png")
     chelsea.convert("CMYK").save(OUT / "cmyk.jpg", quality=90)        # Adobe APP14, inverted
     coffee.save(OUT / "progressive.jpg", quality=85, progressive=True)
+    # YCCK (Adobe transform 2), with Adobe's inverted polarity as Photoshop writes it.
+    import imagecodecs
+    inverted = 255 - np.asarray(small_chelsea.convert("CMYK"))
+    (OUT / "ycck.jpg").write_bytes(imagecodecs.jpeg8_encode(inverted, level=90, colorspace="CMYK", outcolorspace="YCCK"))
 
     # Palette with tRNS (some entries transparent) through PIL.
     palette = small_coffee.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)

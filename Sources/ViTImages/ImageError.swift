@@ -24,6 +24,7 @@ public enum ImageError: Error, Equatable, Sendable {
 }
 
 extension ImageError: CustomStringConvertible, LocalizedError {
+    /// The message a user sees: the file, what is wrong with it, and what was expected.
     public var description: String {
         switch self {
         case let .unreadable(path, reason):
@@ -34,7 +35,8 @@ extension ImageError: CustomStringConvertible, LocalizedError {
             return "'\(path)' is not a JPEG or PNG image (\(found))"
         case let .tooLarge(path, width, height, limit):
             return "'\(path)' is \(width)×\(height) = \(width * height) pixels, above the limit of \(limit) "
-                + "(a guard against decompression bombs; raise it with --max-pixels if the file is trusted)"
+                + "(a guard against decompression bombs; if the file is trusted, raise the limit: "
+                + "ImageDecoder.maximumPixels, or --max-pixels for vit)"
         case let .fileTooLarge(path, bytes, limit):
             return "'\(path)' is \(bytes) bytes, above the \(limit)-byte limit for an image file"
         case let .truncated(path, format):
@@ -48,6 +50,7 @@ extension ImageError: CustomStringConvertible, LocalizedError {
         }
     }
 
+    /// Same as ``description``, for `localizedDescription`.
     public var errorDescription: String? { description }
 
     /// The file the error is about, if it is about one.

@@ -72,7 +72,8 @@ struct ClassifyCommand: ParsableCommand {
 
         let inputs = ImageInputs(arguments: images)
         guard !inputs.files.isEmpty || !inputs.listingErrors.isEmpty else {
-            failImages(message: "no image files found in \(images.map { "'\($0)'" }.joined(separator: ", "))")
+            let skipped = inputs.skipped > 0 ? " (\(inputs.skipped) file(s) without an image extension skipped)" : ""
+            failImages(message: "no image files found in \(images.map { "'\($0)'" }.joined(separator: ", "))\(skipped)")
         }
         let batches = stride(from: 0, to: inputs.files.count, by: batch).map {
             Array(inputs.files[$0..<min($0 + batch, inputs.files.count)])
@@ -87,7 +88,8 @@ struct ClassifyCommand: ParsableCommand {
         let fatal = Mutex<EngineError?>(nil)
         DispatchQueue.concurrentPerform(iterations: min(threads, max(batches.count, 1))) { _ in
             var sessions: [Int: InferenceSession] = [:]
-            while let index = report.nextBatch() {
+            // After an engine failure (which would hit every batch) no further batch is started.
+            while fatal.withLock({ $0 == nil }), let index = report.nextBatch() {
                 do throws(EngineError) {
                     report.finish(batch: index, try job.classify(batches[index], sessions: &sessions))
                 } catch {

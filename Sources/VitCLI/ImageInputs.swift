@@ -34,14 +34,19 @@ struct ImageInputs {
         let root = URL(fileURLWithPath: path)
         var errors: [(String, String)] = []
         let enumerator = FileManager.default.enumerator(
-            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]
+            at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles]
         ) { url, error in
             errors.append((url.path, error.localizedDescription))
             return true
         }
         var found: [String] = []
         while let url = enumerator?.nextObject() as? URL {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            // fileExists follows symbolic links, so linked images count; directories are descended
+            // by the enumerator itself. Special files reach the decoder, which refuses them.
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
             guard Self.imageExtensions.contains(url.pathExtension.lowercased()) else {
                 skipped += 1
                 continue

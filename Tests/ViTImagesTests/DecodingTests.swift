@@ -24,7 +24,8 @@ final class DecodingTests: XCTestCase {
     func testEveryFixtureDecodesExactlyAsPIL() throws {
         let images = ImageFixtures.manifest.images
         XCTAssertEqual(Set(images.map(\.pilMode)), ["RGB", "L", "1", "P", "LA", "RGBA", "I;16", "CMYK"])
-        XCTAssertGreaterThanOrEqual(images.count, 17)
+        XCTAssertGreaterThanOrEqual(images.count, 18)
+        XCTAssertTrue(images.contains { $0.file == "ycck.jpg" } && images.contains { $0.file == "progressive.jpg" })
         for expected in images {
             let image = try ImageDecoder().decode(path: ImageFixtures.path(expected.file))
             XCTAssertEqual(image.width, expected.width, expected.file)
@@ -70,7 +71,7 @@ final class DecodingTests: XCTestCase {
     }
 
     func testTruncatedFilesAreReportedNotPadded() throws {
-        for (file, format) in [("chelsea.jpg", ImageFormat.jpeg), ("progressive.jpg", .jpeg), ("cmyk.jpg", .jpeg),
+        for (file, format) in [("chelsea.jpg", ImageFormat.jpeg), ("progressive.jpg", .jpeg), ("cmyk.jpg", .jpeg), ("ycck.jpg", .jpeg),
                                ("astronaut.png", .png), ("palette4_interlaced.png", .png), ("rgb16.png", .png)] {
             let bytes = try fixtureBytes(file)
             let path = try scratch("cut-" + file, Array(bytes.prefix(bytes.count * 6 / 10)))
@@ -148,6 +149,51 @@ final class DecodingTests: XCTestCase {
         let rgb = ImageDecoder.invertedCMYKToRGB(stored)
         // C=100,M=200,Y=50,K=127 → nk=128: R = 128 − (100·128+128 + ((100·128+128)>>8))>>8 = 128 − 50 = 78.
         XCTAssertEqual(rgb, [255, 255, 255,  0, 255, 255,  0, 0, 0,  78, 28, 103])
+    }
+
+    /// A crafted progressive JPEG could have thousands of scans; the limit bounds the work.
+    func testProgressiveScanLimit() throws {
+        let path = ImageFixtures.path("progressive.jpg")
+        var decoder = ImageDecoder()
+        XCTAssertNoThrow(try decoder.decode(path: path))
+        decoder.maximumProgressiveScans = 3
+        XCTAssertThrowsError(try decoder.decode(path: path)) { error in
+            XCTAssertEqual(error as? ImageError, .unsupported(path: path, format: .jpeg, reason: "more than 3 progressive scans"))
+        }
+    }
+
+    /// Bounded random mutations of real files (bytes flipped, runs zeroed, cut short): each decode
+    /// returns an image or throws an ImageError; none crashes, hangs or allocates without bound.
+    func testMutatedFilesNeverCrash() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var outcomes = (decoded: 0, refused: 0)
+        for file in ["chelsea.jpg", "progressive.jpg", "cmyk.jpg", "gray.png", "palette4_interlaced.png", "rgba16.png"] {
+            let original = try fixtureBytes(file)
+            for _ in 0..<40 {
+                var bytes = original
+                switch next(3) {
+                case 0: for _ in 0..<(1 + next(8)) { bytes[next(bytes.count)] ^= UInt8(1 + next(255)) }
+                case 1:
+                    let start = next(bytes.count), count = min(1 + next(64), bytes.count - start)
+                    bytes.replaceSubrange(start..<(start + count), with: [UInt8](repeating: 0, count: count))
+                default: bytes = Array(bytes.prefix(next(bytes.count)))
+                }
+                do {
+                    let image = try ImageDecoder(maximumPixels: 4_000_000).decode(data: Data(bytes), path: file)
+                    XCTAssertEqual(image.pixels.count, image.width * image.height * 3)
+                    outcomes.decoded += 1
+                } catch {
+                    XCTAssertFalse(error.description.isEmpty)
+                    outcomes.refused += 1
+                }
+            }
+        }
+        XCTAssertEqual(outcomes.decoded + outcomes.refused, 240)
+        XCTAssertGreaterThan(outcomes.refused, 0)
     }
 
     private func crc32(_ bytes: [UInt8]) -> UInt32 {

@@ -1,6 +1,8 @@
 /// The image formats the decoder reads, recognised by their leading bytes (never by extension).
 public enum ImageFormat: String, Sendable, Equatable, CaseIterable {
+    /// JPEG (JFIF, Exif, Adobe), decoded by libjpeg-turbo.
     case jpeg = "JPEG"
+    /// PNG, decoded by libpng.
     case png = "PNG"
 
     /// The format whose signature `bytes` start with, or nil.

@@ -18,14 +18,17 @@ import ViTEngine
 /// let input = preprocessor.tensor(for: [image])      // Tensor [1, 3, 224, 224]
 /// ```
 public struct ImagePreprocessor: Sendable {
-    /// Height and width of the model input (the crop).
+    /// Height of the model input (the crop).
     public let cropHeight: Int
+    /// Width of the model input (the crop).
     public let cropWidth: Int
     /// The length the shorter image side is resized to.
     public let resizeShorterSide: Int
+    /// The resampling filter of the resize (the registry's `interpolation`).
     public let filter: ResampleFilter
-    /// Per-channel mean and standard deviation (float32, as torch holds them).
+    /// Per-channel mean (float32, as torch holds it), subtracted after scaling to [0, 1].
     public let mean: [Float]
+    /// Per-channel standard deviation (float32), divided by after subtracting the mean.
     public let std: [Float]
 
     /// The preprocessing of a registered model.
