@@ -25,4 +25,15 @@ void vit_scale_columns(const float *x, int rows, int cols, const float *scale, f
 /// Row-wise softmax(m + bias) in place, subtracting the row maximum as PyTorch does.
 void vit_softmax_rows(float *m, const float *bias, int rows, int cols);
 
+/// Floats of a k×n weight matrix packed for vit_gemm_packed (n rounded up to panels of 32).
+long vit_packed_weights_count(int k, int n);
+
+/// Packs a row-major k×n weight matrix (n a multiple of 16) into panels of 32 columns.
+void vit_pack_weights(const float *weight, int k, int n, float *packed);
+
+/// c[m×n] = act(a[m×k] · W + bias) (+ residual), W packed by vit_pack_weights; n a multiple of
+/// 16 and the block starting on a panel boundary. residual may be c itself (in-place residual).
+void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
+                     const float *bias, int relu, const float *residual, long ldr, float *c, long ldc);
+
 #endif

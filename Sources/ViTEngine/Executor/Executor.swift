@@ -102,7 +102,7 @@ final class Executor {
                 let offset = (n * rows + r.lowerBound) * cout + c.lowerBound
                 ConvolutionKernels.pointwise(
                     x: x + (n * rows + r.lowerBound) * cin, rows: r.count, cin: cin,
-                    weight: p[weight] + c.lowerBound, ldWeight: cout, bias: p[bias] + c.lowerBound,
+                    weight: p[weight], firstColumn: c.lowerBound, bias: p[bias] + c.lowerBound,
                     cout: c.count, activation: activation, residual: residual.map { $0 + offset },
                     out: out + offset, ldOut: cout)
             }
@@ -184,7 +184,8 @@ enum Partition {
 
     static func gemmBlocks(rows: Int, columns: Int) -> GEMMBlocks {
         let rowParts = max(1, min(8, rows / 48))
-        let columnParts = rowParts == 1 && columns >= 128 && columns % 32 == 0 ? 2 : 1
+        // Column halves must start on a 32-column weight panel.
+        let columnParts = rowParts == 1 && columns >= 128 && columns % 64 == 0 ? 2 : 1
         return GEMMBlocks(rowParts: rowParts, columnParts: columnParts, rows: rows, columns: columns)
     }
 }

@@ -4,26 +4,18 @@ import CKernels
 /// in the same pass that produces each output, so no layer makes a second sweep over its output.
 enum ConvolutionKernels {
     /// 1×1 convolution of a block of pixels: with pixels as rows the layer is one GEMM
-    /// `out[rows × cout] = x[rows × cin] · W[cin × cout]`, the weight stored transposed at load
-    /// (`ldWeight` apart, so a block of output columns reads a block of weight columns). A
-    /// residual is first placed in `out` (a no-op when the planner put them in the same slot) and
-    /// the GEMM accumulates onto it with `beta = 1`; bias and activation follow in one pass.
+    /// `out[rows × cout] = x[rows × cin] · W[cin × cout]` against the weight packed at load,
+    /// bias, activation and residual (`x + f(x)`, possibly in place) applied as tiles are stored.
+    /// `panel` selects the first output column's panel (columns come in panels of 32).
     static func pointwise(x: UnsafePointer<Float>, rows: Int, cin: Int, ldx: Int? = nil,
-                          weight: UnsafePointer<Float>, ldWeight: Int? = nil, bias: UnsafePointer<Float>,
+                          weight: UnsafePointer<Float>, firstColumn: Int = 0, bias: UnsafePointer<Float>,
                           cout: Int, activation: Activation, residual: UnsafePointer<Float>?,
                           out: UnsafeMutablePointer<Float>, ldOut: Int? = nil) {
-        let ldx = ldx ?? cin, ldWeight = ldWeight ?? cout, ldOut = ldOut ?? cout
-        var beta: Float = 0
-        if let residual {
-            precondition(activation == .identity, "a residual follows the activation only when there is none")
-            if UnsafePointer(out) != residual {
-                for r in 0..<rows { (out + r * ldOut).update(from: residual + r * ldOut, count: cout) }
-            }
-            beta = 1
-        }
-        BLAS.gemm(m: rows, n: cout, k: cin, a: x, lda: ldx, b: weight, ldb: ldWeight,
-                  beta: beta, c: out, ldc: ldOut)
-        vit_bias_activation(out, Int32(rows), Int32(cout), Int32(ldOut), bias, activation == .relu ? 1 : 0)
+        precondition(firstColumn % 32 == 0 && cout % 16 == 0, "1×1 conv blocks start on a panel")
+        precondition(residual == nil || activation == .identity, "a residual follows no activation")
+        let ldx = ldx ?? cin, ldOut = ldOut ?? cout
+        vit_gemm_packed(Int32(rows), Int32(cout), Int32(cin), x, ldx, weight + firstColumn * cin,
+                        bias, activation == .relu ? 1 : 0, residual, ldOut, out, ldOut)
     }
 
     /// Output rows `outputRows` of a dense convolution (groups = 1): im2col of those rows into
