@@ -81,13 +81,17 @@ static void tile_portable(int rows, int cols, TILE_ARGS) {
     }
 }
 
+static _Atomic int portable_only = 0;
+
+void vit_gemm_use_portable(int on) { portable_only = on; }
+
 static int has_avx512(void) {
     static int known = -1;
     if (known < 0) {
         __builtin_cpu_init();
         known = __builtin_cpu_supports("avx512f");
     }
-    return known;
+    return known && !portable_only;
 }
 
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,

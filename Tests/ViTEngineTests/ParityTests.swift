@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import XCTest
 @testable import ViTEngine
 
@@ -65,6 +66,13 @@ final class ParityTests: XCTestCase {
     func testM4At256() throws { try check("m4_256_b1") }
     func testM0At224x320Batch5() throws { try check("m0_224x320_b5") }
     func testM1At320x224() throws { try check("m1_320x224_b1") }
+
+    /// The 1×1 conv GEMM's portable path (for CPUs without AVX-512) meets the same mark.
+    func testM0WithPortableGEMM() throws {
+        vit_gemm_use_portable(1)
+        defer { vit_gemm_use_portable(0) }
+        try check("m0_224_b2")
+    }
 
     /// Every case of the manifest has a test above.
     func testEveryFixtureCaseIsCovered() {

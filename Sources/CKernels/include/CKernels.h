@@ -36,4 +36,7 @@ void vit_pack_weights(const float *weight, int k, int n, float *packed);
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
                      const float *bias, int relu, const float *residual, long ldr, float *c, long ldc);
 
+/// Makes vit_gemm_packed take its portable path even on AVX-512 CPUs (tests of that path).
+void vit_gemm_use_portable(int on);
+
 #endif
