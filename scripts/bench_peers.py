@@ -10,8 +10,10 @@ and the same input size. Prints a Markdown table and, with --output, writes it t
     swift build -c release --product vit
     python3 scripts/bench_peers.py --models m0 m5 --batches 1 16 --threads 1 2 --output BENCHMARKS.table.md
 
-Weights are random (speed does not depend on their values). Each peer is measured as the median
-over --duration seconds after --warmup seconds; peak RSS is measured in a fresh process per peer.
+Weights are random (speed does not depend on their values). Each run is the median over
+--duration seconds after --warmup seconds, in a fresh process (so peak RSS is that system's);
+with --repeat N the systems are measured N times, interleaved, and each one's median run is
+reported.
 """
 import argparse
 import json
@@ -94,6 +96,11 @@ def run_peer(peer: str, model: str, batch: int, threads: int, args, tmp: str) ->
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs: list[dict]) -> dict:
+    ordered = sorted(runs, key=lambda r: r["images_per_second"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def run_engine(vit: str, model: str, batch: int, threads: int, args) -> dict:
     result = subprocess.run([vit, "bench", "--model", model, "--batch", str(batch), "--threads", str(threads),
                              "--height", str(args.height), "--width", str(args.width), "--warmup", str(args.warmup),
@@ -111,6 +118,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=224)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure each system this many times, interleaved, and report the median")
     parser.add_argument("--vit", default=os.path.join(ROOT, ".build", "release", "vit"))
     parser.add_argument("--output")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -130,10 +139,19 @@ def main() -> None:
         for model in args.models:
             for threads in args.threads:
                 for batch in args.batches:
-                    engine = run_engine(args.vit, model, batch, threads, args)
                     if {"onnxruntime", "openvino"} & set(args.peers):
                         run_peer("export", model, batch, threads, args, tmp)
-                    peers = {p: run_peer(p, model, batch, threads, args, tmp) for p in args.peers}
+                    # Interleave the systems over the repeats so drifts of the machine (clock,
+                    # neighbours) hit all of them alike; report each one's median run.
+                    engines, samples = [], {p: [] for p in args.peers}
+                    for _ in range(args.repeat):
+                        engines.append(run_engine(args.vit, model, batch, threads, args))
+                        for p in args.peers:
+                            r = run_peer(p, model, batch, threads, args, tmp)
+                            if r:
+                                samples[p].append(r)
+                    engine = median_run(engines)
+                    peers = {p: median_run(samples[p]) if samples[p] else None for p in args.peers}
                     best = max((r["images_per_second"] for r in peers.values() if r), default=float("nan"))
                     ort = peers.get("onnxruntime")
                     row = [model, str(batch), str(threads), f"{engine['images_per_second']:.0f}"] + \

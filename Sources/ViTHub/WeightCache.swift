@@ -77,7 +77,8 @@ public struct WeightCache: Sendable {
     ///
     /// - Parameters:
     ///   - url: Where to download from; `nil` uses the registry's URL for `source` (pass a mirror here).
-    ///   - expectedSHA256: When given, the file (cached or downloaded) must have this digest.
+    ///   - expectedSHA256: When given, the file (cached or downloaded) must have this digest;
+    ///     otherwise the registry's digest for `source` is required when it lists one.
     ///   - progress: Called as bytes arrive (from a background thread).
     /// - Throws: ``EngineError/downloadFailed(url:reason:destination:)`` naming the URL and the
     ///   path to put a manually downloaded file at; ``EngineError/checksumMismatch(path:expected:found:)``;
@@ -87,7 +88,8 @@ public struct WeightCache: Sendable {
         let url: URL
         if let mirror { url = mirror } else { url = try Self.url(for: model, source: source) }
         let final = path(for: model, source: source)
-        let expected = expectedSHA256?.lowercased()
+        let registryDigest = source == .official ? model.weights.officialSHA256 : model.weights.timmSHA256
+        let expected = (expectedSHA256 ?? registryDigest)?.lowercased()
         if let found = try cached(final, expected: expected) { return found }
 
         let entryDirectory = (final as NSString).deletingLastPathComponent

@@ -15,6 +15,9 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Batch size.")
     var batch: Int = 1
 
+    @Option(name: .shortAndLong, help: "Threads the session runs on (each has its own scratch).")
+    var threads: Int = 1
+
     @Option(name: .long, help: "Input height.")
     var height: Int = 224
 
@@ -24,8 +27,9 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         do {
             let net = try Model.placeholder(ModelRegistry.model(named: model))
-            let session = try net.makeSession(batch: batch, height: height, width: width)
-            print("\(net.info.name) input \(session.inputShape)")
+            let session = try net.makeSession(batch: batch, height: height, width: width, threads: threads)
+            print("\(net.info.name) input \(session.inputShape), \(session.threads) thread(s)")
+            print("  MACs:        \(session.macs)")
             print("  parameters:  \(net.parameterCount)")
             print("  arena:       \(session.arenaBytes) bytes (\(String(format: "%.2f", Double(session.arenaBytes) / 1_048_576)) MiB)")
         } catch let error as EngineError {

@@ -74,6 +74,17 @@ final class WeightCacheTests: XCTestCase {
         }
     }
 
+    func testRegistryDigestIsRequiredWhenListed() throws {
+        var listed = model
+        listed.weights.officialSHA256 = String(repeating: "1", count: 64)
+        XCTAssertThrowsError(try cache.fetch(listed, url: server.url("/m0.pth"))) { error in
+            guard case .checksumMismatch? = error as? EngineError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(entryFiles(), [])
+        listed.weights.officialSHA256 = SHA256.hexDigest(of: checkpoint)
+        XCTAssertTrue(try cache.fetch(listed, url: server.url("/m0.pth")).downloaded)
+    }
+
     func testNotFoundNamesTheURLAndWhereToPutTheFile() {
         assertFetchFails(server.url("/missing.pth")) { XCTAssertEqual($0, "the server answered HTTP 404") }
     }

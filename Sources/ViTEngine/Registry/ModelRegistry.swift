@@ -37,9 +37,14 @@ public struct WeightSources: Codable, Sendable, Equatable {
     /// timm's safetensors file.
     public var timm: String?
     public var timmHubID: String?
+    /// SHA-256 of the official file, when known; a download that differs is refused.
+    public var officialSHA256: String?
+    /// SHA-256 of timm's file, when known.
+    public var timmSHA256: String?
 
     enum CodingKeys: String, CodingKey {
         case official, timm, timmHubID = "timm_hub_id"
+        case officialSHA256 = "official_sha256", timmSHA256 = "timm_sha256"
     }
 }
 
