@@ -50,48 +50,44 @@ enum CascadedAttentionKernel {
         let attn = feat + t * cph                 // [t, t]
 
         let (tileY, tileX) = tile.quotientAndRemainder(dividingBy: (width + ws - 1) / ws)
-        do {
-            do {
-                let y0 = tileY * ws, x0 = tileX * ws
-                gatherWindow(x: x, channels: channels, height: height, width: width,
-                             y0: y0, x0: x0, ws: ws, into: window)
-                for h in 0..<heads {
-                    var input = UnsafePointer(window)
-                    var inputStride = channels
-                    if h > 0 {
-                        for i in 0..<t {
-                            let previous = headOut + i * outColumns + (h - 1) * vd
-                            let group = window + i * channels + h * cph
-                            let dst = feat + i * cph
-                            for c in 0..<cph { dst[c] = previous[c] + group[c] }
-                        }
-                        input = UnsafePointer(feat)
-                        inputStride = cph
-                    }
-                    ConvolutionKernels.pointwise(
-                        x: input, rows: t, cin: cph, ldx: inputStride,
-                        weight: parameters[layer.qkvWeights[h]], bias: parameters[layer.qkvBiases[h]],
-                        cout: qkvColumns, activation: .identity, residual: nil, out: qkv)
-                    // The query as a ws×ws image of kd channels, through its depthwise conv, then
-                    // scaled before the product as the reference does.
-                    for i in 0..<t { (queryIn + i * kd).update(from: qkv + i * qkvColumns, count: kd) }
-                    ConvolutionKernels.depthwise(
-                        x: queryIn, channels: kd, height: ws, width: ws,
-                        weight: parameters[layer.queryWeights[h]], bias: parameters[layer.queryBiases[h]],
-                        kernel: layer.queryKernels[h], stride: 1, activation: .identity,
-                        residual: nil, out: query)
-                    for i in 0..<(t * kd) { query[i] *= layer.scale }
-                    // attn = q · kᵀ, softmax(attn + position bias), out_h = attn · v
-                    BLAS.gemm(transposeB: true, m: t, n: t, k: kd, a: query, lda: kd,
-                              b: qkv + kd, ldb: qkvColumns, beta: 0, c: attn, ldc: t)
-                    vit_softmax_rows(attn, parameters[layer.positionBias[h]], Int32(t), Int32(t))
-                    BLAS.gemm(m: t, n: vd, k: t, a: attn, lda: t, b: qkv + 2 * kd, ldb: qkvColumns,
-                              beta: 0, c: headOut + h * vd, ldc: outColumns)
+        let y0 = tileY * ws, x0 = tileX * ws
+        gatherWindow(x: x, channels: channels, height: height, width: width,
+                     y0: y0, x0: x0, ws: ws, into: window)
+        for h in 0..<heads {
+            var input = UnsafePointer(window)
+            var inputStride = channels
+            if h > 0 {
+                for i in 0..<t {
+                    let previous = headOut + i * outColumns + (h - 1) * vd
+                    let group = window + i * channels + h * cph
+                    let dst = feat + i * cph
+                    for c in 0..<cph { dst[c] = previous[c] + group[c] }
                 }
-                scatterWindow(headOut, channels: outColumns, height: height, width: width,
-                              y0: y0, x0: x0, ws: ws, into: out)
+                input = UnsafePointer(feat)
+                inputStride = cph
             }
+            ConvolutionKernels.pointwise(
+                x: input, rows: t, cin: cph, ldx: inputStride,
+                weight: parameters[layer.qkvWeights[h]], bias: parameters[layer.qkvBiases[h]],
+                cout: qkvColumns, activation: .identity, residual: nil, out: qkv)
+            // The query as a ws×ws image of kd channels, through its depthwise conv, then
+            // scaled before the product as the reference does.
+            for i in 0..<t { (queryIn + i * kd).update(from: qkv + i * qkvColumns, count: kd) }
+            ConvolutionKernels.depthwise(
+                x: queryIn, channels: kd, height: ws, width: ws,
+                weight: parameters[layer.queryWeights[h]], bias: parameters[layer.queryBiases[h]],
+                kernel: layer.queryKernels[h], stride: 1, activation: .identity,
+                residual: nil, out: query)
+            for i in 0..<(t * kd) { query[i] *= layer.scale }
+            // attn = q · kᵀ, softmax(attn + position bias), out_h = attn · v
+            BLAS.gemm(transposeB: true, m: t, n: t, k: kd, a: query, lda: kd,
+                      b: qkv + kd, ldb: qkvColumns, beta: 0, c: attn, ldc: t)
+            vit_softmax_rows(attn, parameters[layer.positionBias[h]], Int32(t), Int32(t))
+            BLAS.gemm(m: t, n: vd, k: t, a: attn, lda: t, b: qkv + 2 * kd, ldb: qkvColumns,
+                      beta: 0, c: headOut + h * vd, ldc: outColumns)
         }
+        scatterWindow(headOut, channels: outColumns, height: height, width: width,
+                      y0: y0, x0: x0, ws: ws, into: out)
     }
 
     /// Copies the `ws × ws` tile at (y0, x0) of an HWC image, zero filling what lies past the

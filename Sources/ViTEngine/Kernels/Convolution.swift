@@ -20,7 +20,8 @@ enum ConvolutionKernels {
 
     /// Output rows `outputRows` of a dense convolution (groups = 1): im2col of those rows into
     /// `scratch` (`rows · outWidth × k·k·cin` floats) and one GEMM with the weight reordered to
-    /// `[cout, k, k, cin]`. The input is HWC, or CHW for the stem, which reads the caller's NCHW
+    /// `[cout, k, k, cin]` (packed for the 1×1 convs' GEMM when `cout` is a multiple of 16,
+    /// else through OpenBLAS). The input is HWC, or CHW for the stem, which reads the caller's NCHW
     /// batch directly; `out` is the whole HWC output image.
     static func dense(x: UnsafePointer<Float>, channelsLast: Bool, cin: Int, height: Int, width: Int,
                       weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, cout: Int,
@@ -49,9 +50,14 @@ enum ConvolutionKernels {
         }
         let pixels = outputRows.count * ow
         let dst = out + outputRows.lowerBound * ow * cout
-        BLAS.gemm(transposeB: true, m: pixels, n: cout, k: kdim, a: scratch, lda: kdim, b: weight, ldb: kdim,
-                  beta: 0, c: dst, ldc: cout)
-        vit_bias_activation(dst, Int32(pixels), Int32(cout), Int32(cout), bias, activation == .relu ? 1 : 0)
+        if WeightLayout.packedGEMM(outChannels: cout) {
+            vit_gemm_packed(Int32(pixels), Int32(cout), Int32(kdim), scratch, kdim, weight, bias,
+                            activation == .relu ? 1 : 0, nil, cout, dst, cout)
+        } else {
+            BLAS.gemm(transposeB: true, m: pixels, n: cout, k: kdim, a: scratch, lda: kdim, b: weight, ldb: kdim,
+                      beta: 0, c: dst, ldc: cout)
+            vit_bias_activation(dst, Int32(pixels), Int32(cout), Int32(cout), bias, activation == .relu ? 1 : 0)
+        }
     }
 
     /// Depthwise convolution, zero padding `kernel / 2`, weight tap-major `[k·k, channels]`.

@@ -7,23 +7,32 @@ enum WeightLayout {
         /// `[cout, cin]` → `[cin, cout]` packed in panels of 32 output channels (see
         /// `vit_pack_weights`): 1×1 convs, read by the packed GEMM.
         case pointwise
-        /// `[cout, cin, k, k]` → `[cout, k, k, cin]`, matching the channels-last im2col rows.
+        /// `[cout, cin, k, k]` → `[cout, k, k, cin]`, matching the channels-last im2col rows; then,
+        /// when `packedGEMM(cout)`, transposed and packed like a 1×1 conv's weight.
         case dense(kernel: Int)
         /// `[c, 1, k, k]` → `[k·k, c]`: each tap's weights contiguous across channels.
         case depthwise(kernel: Int)
     }
 
+    /// Whether a layer with `outChannels` outputs runs on the packed GEMM (it tiles columns by 16).
+    static func packedGEMM(outChannels: Int) -> Bool { outChannels % 16 == 0 }
+
+    /// `[cout, k]` → `[k, cout]` packed in 32-column panels for `vit_gemm_packed`.
+    private static func packed(_ w: [Float], outChannels: Int) -> [Float] {
+        let k = w.count / outChannels
+        var transposed = [Float](repeating: 0, count: w.count)
+        for o in 0..<outChannels {
+            for c in 0..<k { transposed[c * outChannels + o] = w[o * k + c] }
+        }
+        var packed = [Float](repeating: 0, count: vit_packed_weights_count(Int32(k), Int32(outChannels)))
+        vit_pack_weights(transposed, Int32(k), Int32(outChannels), &packed)
+        return packed
+    }
+
     static func reorder(_ w: [Float], outChannels: Int, as layout: Convolution) -> [Float] {
         switch layout {
         case .pointwise:
-            let cin = w.count / outChannels
-            var transposed = [Float](repeating: 0, count: w.count)
-            for o in 0..<outChannels {
-                for c in 0..<cin { transposed[c * outChannels + o] = w[o * cin + c] }
-            }
-            var packed = [Float](repeating: 0, count: vit_packed_weights_count(Int32(cin), Int32(outChannels)))
-            vit_pack_weights(transposed, Int32(cin), Int32(outChannels), &packed)
-            return packed
+            return packed(w, outChannels: outChannels)
         case let .dense(k):
             let cin = w.count / (outChannels * k * k)
             var out = [Float](repeating: 0, count: w.count)
@@ -34,7 +43,7 @@ enum WeightLayout {
                     }
                 }
             }
-            return out
+            return packedGEMM(outChannels: outChannels) ? packed(out, outChannels: outChannels) : out
         case let .depthwise(k):
             var out = [Float](repeating: 0, count: w.count)
             for c in 0..<outChannels {
