@@ -78,21 +78,26 @@ static void prepare(png_context *context, const uint8_t *data, size_t size, char
     }
 }
 
+// libpng's read and info structures, or 0 with the context's message set. (The setjmp that
+// catches libpng's errors has to stay in the caller's frame, so only this part is shared.)
+static int create_reader(png_context *context, png_structp *png, png_infop *png_info) {
+    *png = png_create_read_struct(PNG_LIBPNG_VER_STRING, context, on_error, on_warning);
+    if (*png) {
+        *png_info = png_create_info_struct(*png);
+        if (*png_info) return 1;
+        png_destroy_read_struct(png, NULL, NULL);
+    }
+    set_message(context, "libpng could not allocate its state");
+    return 0;
+}
+
 vit_decode_status vit_png_inspect(const uint8_t *data, size_t size, vit_image_info *info,
                                   char *message, size_t message_capacity) {
     png_context context;
     prepare(&context, data, size, message, message_capacity);
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, on_error, on_warning);
-    if (!png) {
-        set_message(&context, "libpng could not allocate its state");
-        return VIT_DECODE_CORRUPT;
-    }
-    png_infop png_info = png_create_info_struct(png);
-    if (!png_info) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        set_message(&context, "libpng could not allocate its state");
-        return VIT_DECODE_CORRUPT;
-    }
+    png_structp png;
+    png_infop png_info;
+    if (!create_reader(&context, &png, &png_info)) return VIT_DECODE_CORRUPT;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &png_info, NULL);
         return context.status;
@@ -117,17 +122,9 @@ vit_decode_status vit_png_decode(const uint8_t *data, size_t size, uint8_t *pixe
                                  char *message, size_t message_capacity) {
     png_context context;
     prepare(&context, data, size, message, message_capacity);
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, on_error, on_warning);
-    if (!png) {
-        set_message(&context, "libpng could not allocate its state");
-        return VIT_DECODE_CORRUPT;
-    }
-    png_infop png_info = png_create_info_struct(png);
-    if (!png_info) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        set_message(&context, "libpng could not allocate its state");
-        return VIT_DECODE_CORRUPT;
-    }
+    png_structp png;
+    png_infop png_info;
+    if (!create_reader(&context, &png, &png_info)) return VIT_DECODE_CORRUPT;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &png_info, NULL);
         return context.status;

@@ -9,24 +9,7 @@ final class CLITests: XCTestCase {
     override func setUpWithError() throws { directory = try Fixtures.temporaryDirectory() }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    /// `vit` sits next to the test bundle in SwiftPM's products directory.
-    private var executable: URL {
-        Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("vit")
-    }
-
-    private func vit(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
+    private func vit(_ arguments: [String]) throws -> VitProcess.Result { try VitProcess.run(arguments) }
 
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
