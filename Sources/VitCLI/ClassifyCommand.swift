@@ -36,7 +36,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, help: "Images decoded and run together.")
     var batch: Int = 8
 
-    @Option(name: .long, help: "Worker threads, each decoding and running its own batches.")
+    @Option(name: .long, help: "Workers, each decoding and running its own batches (the engine shares the cores among them).")
     var threads: Int = 1
 
     @Flag(name: .long, help: "One JSON object per line per image: path, indices, labels, probabilities (or error).")
@@ -83,10 +83,14 @@ struct ClassifyCommand: ParsableCommand {
             report.reportFailure(path: path, message: "cannot list '\(path)': \(reason)")
         }
 
+        // Each worker decodes and runs its own batches; the engine spreads each run over the
+        // cores left to that worker, so workers × engine threads = cores.
+        let workers = min(threads, max(batches.count, 1))
         let job = ClassifyJob(model: net, preprocessor: preprocessor,
-                              decoder: ImageDecoder(maximumPixels: maxPixels), top: top)
+                              decoder: ImageDecoder(maximumPixels: maxPixels), top: top,
+                              sessionThreads: max(1, ProcessInfo.processInfo.activeProcessorCount / workers))
         let fatal = Mutex<EngineError?>(nil)
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(batches.count, 1))) { _ in
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var sessions: [Int: InferenceSession] = [:]
             // After an engine failure (which would hit every batch) no further batch is started.
             while fatal.withLock({ $0 == nil }), let index = report.nextBatch() {
@@ -153,6 +157,8 @@ struct ClassifyJob: Sendable {
     let preprocessor: ImagePreprocessor
     let decoder: ImageDecoder
     let top: Int
+    /// Engine threads per session: the cores shared out among the workers.
+    let sessionThreads: Int
 
     /// Outcomes for `paths` in order. Images that fail to decode are reported and left out of the
     /// model run; an engine failure (which would affect every image) is thrown.
@@ -170,7 +176,8 @@ struct ClassifyJob: Sendable {
         guard !decoded.isEmpty else { return outcomes }
         let count = decoded.count
         if sessions[count] == nil {
-            sessions[count] = try model.makeSession(batch: count, height: preprocessor.cropHeight, width: preprocessor.cropWidth)
+            sessions[count] = try model.makeSession(batch: count, height: preprocessor.cropHeight,
+                                                    width: preprocessor.cropWidth, threads: sessionThreads)
         }
         let logits = try sessions[count]!.run(preprocessor.tensor(for: decoded.map(\.image))).logits
         let classes = logits.shape[1]
