@@ -91,8 +91,11 @@ static int create_reader(png_context *context, png_structp *png, png_infop *png_
     return 0;
 }
 
-vit_decode_status vit_png_inspect(const uint8_t *data, size_t size, vit_image_info *info,
-                                  char *message, size_t message_capacity) {
+// Reads the header (filling `info` when given) and, when `pixels` is given, the image rows.
+// Inspecting and decoding share this one function because libpng reports errors by longjmp to
+// the setjmp below, which has to stay in the frame that makes the libpng calls.
+static vit_decode_status read_png(const uint8_t *data, size_t size, vit_image_info *info,
+                                  uint8_t *pixels, size_t capacity, char *message, size_t message_capacity) {
     png_context context;
     prepare(&context, data, size, message, message_capacity);
     png_structp png;
@@ -104,48 +107,46 @@ vit_decode_status vit_png_inspect(const uint8_t *data, size_t size, vit_image_in
     }
     png_set_read_fn(png, &context, on_read);
     png_read_info(png, png_info);
-    memset(info, 0, sizeof *info);
-    info->source_color = png_get_color_type(png, png_info);
-    info->source_depth = png_get_bit_depth(png, png_info);
-    info->progressive = png_get_interlace_type(png, png_info) != PNG_INTERLACE_NONE;
-    info->flag = png_get_valid(png, png_info, PNG_INFO_tRNS) ? 1 : 0;
-    configure(png, png_info);
-    info->width = (int32_t)png_get_image_width(png, png_info);
-    info->height = (int32_t)png_get_image_height(png, png_info);
-    info->channels = png_get_channels(png, png_info);
-    info->bits_per_sample = png_get_bit_depth(png, png_info);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->source_color = png_get_color_type(png, png_info);
+        info->source_depth = png_get_bit_depth(png, png_info);
+        info->progressive = png_get_interlace_type(png, png_info) != PNG_INTERLACE_NONE;
+        info->flag = png_get_valid(png, png_info, PNG_INFO_tRNS) ? 1 : 0;
+    }
+    int passes = configure(png, png_info);
+    png_uint_32 height = png_get_image_height(png, png_info);
+    if (info) {
+        info->width = (int32_t)png_get_image_width(png, png_info);
+        info->height = (int32_t)height;
+        info->channels = png_get_channels(png, png_info);
+        info->bits_per_sample = png_get_bit_depth(png, png_info);
+    }
+    if (pixels) {
+        size_t row_bytes = png_get_rowbytes(png, png_info);
+        if (row_bytes * (size_t)height > capacity) {
+            png_destroy_read_struct(&png, &png_info, NULL);
+            set_message(&context, "pixel buffer too small");
+            return VIT_DECODE_BUFFER_TOO_SMALL;
+        }
+        // With interlacing, each pass adds its pixels to the rows written by the earlier passes.
+        for (int pass = 0; pass < passes; pass++) {
+            for (png_uint_32 y = 0; y < height; y++) {
+                png_read_row(png, pixels + (size_t)y * row_bytes, NULL);
+            }
+        }
+        // The image data is complete; trailing chunks (text, IEND) do not change the pixels.
+    }
     png_destroy_read_struct(&png, &png_info, NULL);
     return VIT_DECODE_OK;
 }
 
+vit_decode_status vit_png_inspect(const uint8_t *data, size_t size, vit_image_info *info,
+                                  char *message, size_t message_capacity) {
+    return read_png(data, size, info, NULL, 0, message, message_capacity);
+}
+
 vit_decode_status vit_png_decode(const uint8_t *data, size_t size, uint8_t *pixels, size_t capacity,
                                  char *message, size_t message_capacity) {
-    png_context context;
-    prepare(&context, data, size, message, message_capacity);
-    png_structp png;
-    png_infop png_info;
-    if (!create_reader(&context, &png, &png_info)) return VIT_DECODE_CORRUPT;
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &png_info, NULL);
-        return context.status;
-    }
-    png_set_read_fn(png, &context, on_read);
-    png_read_info(png, png_info);
-    int passes = configure(png, png_info);
-    size_t row_bytes = png_get_rowbytes(png, png_info);
-    png_uint_32 height = png_get_image_height(png, png_info);
-    if (row_bytes * (size_t)height > capacity) {
-        png_destroy_read_struct(&png, &png_info, NULL);
-        set_message(&context, "pixel buffer too small");
-        return VIT_DECODE_BUFFER_TOO_SMALL;
-    }
-    // With interlacing, each pass adds its pixels to the rows written by the earlier passes.
-    for (int pass = 0; pass < passes; pass++) {
-        for (png_uint_32 y = 0; y < height; y++) {
-            png_read_row(png, pixels + (size_t)y * row_bytes, NULL);
-        }
-    }
-    // The image data is complete; trailing chunks (text, IEND) do not change the pixels.
-    png_destroy_read_struct(&png, &png_info, NULL);
-    return VIT_DECODE_OK;
+    return read_png(data, size, NULL, pixels, capacity, message, message_capacity);
 }
