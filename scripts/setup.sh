@@ -6,7 +6,7 @@
 #   libjpeg62-turbo-dev  libjpeg-turbo (libjpeg API): JPEG decoding for `vit classify`
 #   libpng-dev       libpng: PNG decoding for `vit classify`
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev pkg-config libjpeg62-turbo-dev libpng-dev)
+mapfile -t packages < "$(dirname "$0")/debian-packages.txt"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
