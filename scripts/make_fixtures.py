@@ -16,8 +16,9 @@ Outputs (default ``Tests/ViTEngineTests/Fixtures``):
   <case>.logits.npy           float32 (N, 1000)
   <case>.features.npy         float32 (N, C) for cases with features
   <case>.cream_keys.json      timm key -> Cream key, for Cream-layout cases without a weights file
-  m0_cream_f16.safetensors    real Cream checkpoint (torch.save'd .pth) converted by
-                              convert_checkpoint.py --dtype f16
+  (m0_224_b2's weights are the real Cream checkpoint pth/m0_cream_f16.pth, written by
+   make_pth_fixtures.py; here they are torch.save'd, converted by convert_checkpoint.py and
+   checked against the reference in a temporary directory only, as the Python cross-check)
 
 With ``--cream-src`` (path to microsoft/Cream's
 EfficientViT/classification/model/efficientvit.py) the official model code is
@@ -58,7 +59,7 @@ MODELS = tuple(f"efficientvit_m{i}" for i in range(6))
 # name, model, batch, height, width, weight_seed, layout, features, weights file (f16)
 CASES = [
     dict(name="m0_224_b2", model="efficientvit_m0", batch=2, height=224, width=224,
-         weight_seed=11, layout="cream", features=True, weights_file="m0_cream_f16.safetensors"),
+         weight_seed=11, layout="cream", features=True, weights_file="pth/m0_cream_f16.pth"),
     dict(name="m1_224_b2", model="efficientvit_m1", batch=2, height=224, width=224,
          weight_seed=12, layout="timm"),
     dict(name="m2_224_b2", model="efficientvit_m2", batch=2, height=224, width=224,
@@ -255,7 +256,9 @@ def run_case(case: dict, out_dir: str) -> dict:
 
     if weights_file:
         assert case["layout"] == "cream"
-        write_cream_file(model, state, os.path.join(out_dir, weights_file), x, logits)
+        # The committed file is make_pth_fixtures.py's; this run proves the Python converter.
+        with tempfile.TemporaryDirectory() as td:
+            write_cream_file(model, state, os.path.join(td, "m0_cream_f16.safetensors"), x, logits)
 
     print(f"{name:>15}: input_seed={seed:<3} max|logit|={max_abs:9.4f} min_top5_gap={min_gap:.5f} "
           f"(need > {GAP_FACTOR * max_abs:.5f}) fp32-vs-fp64={diff64:.3g}", flush=True)

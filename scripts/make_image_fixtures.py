@@ -22,13 +22,14 @@ full transform (`create_transform(**resolve_data_config({}, model=m0))`) equals
 tensor; `chelsea.input.npy` keeps one full float32 reference tensor as well.
 
 End to end: the four photos, preprocessed by timm's transform, run through timm's
-efficientvit_m0 holding the weights of Tests/ViTEngineTests/Fixtures/m0_cream_f16.safetensors
+efficientvit_m0 holding the weights of Tests/ViTEngineTests/Fixtures/pth/m0_cream_f16.pth
 (Cream layout, loaded through scripts/cream_layout.py's key map); logits in `photos.logits.npy`.
 
 Deterministic: two runs give identical files.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pathlib
@@ -47,7 +48,7 @@ from make_fixtures import build_timm, fill_model  # noqa: E402
 
 ROOT = pathlib.Path(_HERE).parent
 OUT = ROOT / "Tests" / "ViTImagesTests" / "Fixtures"
-WEIGHTS = ROOT / "Tests" / "ViTEngineTests" / "Fixtures" / "m0_cream_f16.safetensors"
+WEIGHTS = ROOT / "Tests" / "ViTEngineTests" / "Fixtures" / "pth" / "m0_cream_f16.pth"
 MODEL = "efficientvit_m0"
 PHOTOS = ["chelsea.jpg", "coffee.jpg", "astronaut.png", "rocket.jpg"]
 
@@ -196,9 +197,11 @@ def main() -> None:
     np.save(OUT / "chelsea.input.npy", tensors["chelsea.jpg"].astype(np.float32))
 
     # End to end with the fixture weights.
-    from safetensors.torch import load_file
     model = build_timm(MODEL)
-    fill_model(model, {cream_to_timm(k): v.float() for k, v in load_file(str(WEIGHTS)).items()})
+    # The checkpoint carries Cream's training `args` (an argparse.Namespace) beside the weights.
+    torch.serialization.add_safe_globals([argparse.Namespace])
+    state = torch.load(str(WEIGHTS), map_location="cpu", weights_only=True)["model"]
+    fill_model(model, {cream_to_timm(k): v.float() for k, v in state.items() if v.is_floating_point()})
     batch = torch.from_numpy(np.stack([tensors[p] for p in PHOTOS]))
     with torch.no_grad():
         logits = model(batch).numpy().astype(np.float32)
@@ -210,7 +213,7 @@ def main() -> None:
         "transform": {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.items()},
         "images": images,
         "end_to_end": {
-            "weights": "../../ViTEngineTests/Fixtures/m0_cream_f16.safetensors",
+            "weights": "../../ViTEngineTests/Fixtures/pth/m0_cream_f16.pth",
             "photos": PHOTOS,
             "logits": "photos.logits.npy",
             "max_abs_logit": float(np.abs(logits).max()),

@@ -15,7 +15,7 @@ import sys, numpy as np
 np.save(sys.argv[1], np.random.default_rng(0).standard_normal((2, 3, 224, 224), dtype=np.float32))
 PY
 "$vit" models | head -3
-"$vit" run --model m0 --weights Tests/ViTEngineTests/Fixtures/m0_cream_f16.safetensors \
+"$vit" run --model m0 --weights Tests/ViTEngineTests/Fixtures/pth/m0_cream_f16.pth \
   --input "$work/input.npy" --output "$work/logits.npy" --features "$work/features.npy"
 python3 - "$work/logits.npy" <<'PY'
 import sys, numpy as np

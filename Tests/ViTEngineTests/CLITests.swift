@@ -32,7 +32,7 @@ final class CLITests: XCTestCase {
 
     func testErrorsExitNonZeroWithAMessageAndNoOutputFile() throws {
         try NPY.write(Tensor(zeros: [1, 4, 32, 32]), path: path("four-channels.npy"))
-        let weights = Fixtures.path("m0_cream_f16.safetensors")
+        let weights = Fixtures.path("pth/m0_cream_f16.pth")
         let cases: [([String], String)] = [
             (["run", "-m", "m0", "-w", path("absent.safetensors"), "-i", path("four-channels.npy"), "-o", path("out.npy")],
              "absent.safetensors"),

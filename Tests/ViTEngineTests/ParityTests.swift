@@ -27,7 +27,7 @@ final class ParityTests: XCTestCase {
             weightsPath = dir.appendingPathComponent("weights.safetensors").path
             try SafeTensorsWriter.write(tensors, to: weightsPath)
         }
-        let model = try Model(info: info, weights: SafeTensorsFile(path: weightsPath))
+        let model = try Model(info: info, weights: WeightsFile.open(path: weightsPath))
         let shape = [c.batch, 3, c.height, c.width]
         let input = Tensor(shape: shape, values: Fixtures.manifest.generator.input(shape: shape, seed: c.inputSeed))
         let session = try model.makeSession(batch: c.batch, height: c.height, width: c.width)

@@ -55,7 +55,7 @@ enum ImageFixtures {
     /// The engine-core fixture weights (random, float16), shared with ViTEngineTests.
     static var weightsPath: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("ViTEngineTests/Fixtures/m0_cream_f16.safetensors").path
+            .deletingLastPathComponent().appendingPathComponent("ViTEngineTests/Fixtures/pth/m0_cream_f16.pth").path
     }
 
     /// FNV-1a 64, as scripts/make_image_fixtures.py computes it, in lowercase hex.
