@@ -13,10 +13,10 @@ final class WorkerPool {
 
     deinit { vit_pool_destroy(pool) }
 
-    /// Boxes the loop body so the C pool can call it through a context pointer.
-    private final class Job {
+    /// The loop body as the C pool sees it: a pointer to this struct on the caller's stack, so
+    /// running a layer allocates nothing.
+    private struct Job {
         let body: (Int, Int) -> Void
-        init(_ body: @escaping (Int, Int) -> Void) { self.body = body }
     }
 
     /// Runs `body(item, thread)` for every item in `0..<items`, spread over the threads, and
@@ -27,11 +27,11 @@ final class WorkerPool {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let job = Job(body)
-            withExtendedLifetime(job) {
+            var job = Job(body: body)
+            withUnsafeMutablePointer(to: &job) { job in
                 vit_pool_run(pool, items, { context, item, thread in
-                    Unmanaged<Job>.fromOpaque(context!).takeUnretainedValue().body(item, Int(thread))
-                }, Unmanaged.passUnretained(job).toOpaque())
+                    context!.assumingMemoryBound(to: Job.self).pointee.body(item, Int(thread))
+                }, job)
             }
         }
     }
