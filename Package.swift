@@ -21,12 +21,14 @@ let package = Package(
         // Run-time choice of OpenBLAS kernels and CPU feature checks (small C: cpuid, weak symbols).
         .target(
             name: "CEngineSupport",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CKernels"]
         ),
-        // Vectorized inner loops (depthwise conv, epilogues, softmax), one binary for every x86-64.
+        // Vectorized inner loops (depthwise conv, epilogues, softmax, LayerNorm), one binary for
+        // every x86-64. libmvec (glibc's vector math) supplies the AVX-512 erff/expf.
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
+            linkerSettings: [.linkedLibrary("mvec")]
         ),
         .target(
             name: "ViTEngine",

@@ -54,6 +54,15 @@ RULES = [
     {"suffix": ".bn.weight", "lo": 0.4, "hi": 1.2},
     {"suffix": ".bn.bias", "lo": -0.3, "hi": 0.3},
     {"suffix": "attention_biases", "lo": -2.0, "hi": 2.0},
+    # Transformers (ViT and the model zoo): LayerNorm scales around 1, LayerScale well away from
+    # its 1e-6 init so the branches matter, class tokens and position embeddings of the
+    # patch embedding's order of magnitude.
+    {"suffix": "norm1.weight", "lo": 0.5, "hi": 1.5},
+    {"suffix": "norm2.weight", "lo": 0.5, "hi": 1.5},
+    {"suffix": "norm.weight", "lo": 0.5, "hi": 1.5},
+    {"suffix": ".gamma", "lo": 0.2, "hi": 0.8},
+    {"suffix": "cls_token", "lo": -1.0, "hi": 1.0},
+    {"suffix": "pos_embed", "lo": -0.5, "hi": 0.5},
     {"suffix": ".bias", "lo": -0.2, "hi": 0.2},
     {"suffix": ".weight", "fan_in_gain": math.sqrt(3.0)},
 ]

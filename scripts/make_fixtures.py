@@ -202,16 +202,10 @@ def _f(x: float) -> float:
 
 # ----------------------------------------------------------------------------- cases
 
-def run_case(case: dict, out_dir: str) -> dict:
-    name = case["name"]
-    model = build_timm(case["model"])
-    entries = float_entries(model)
-    round_f16 = bool(case.get("weights_file"))
-    state = generated_state(model, case["weight_seed"], round_f16)
-    fill_model(model, state)
-
-    b, h, w = case["batch"], case["height"], case["width"]
-    chosen = None
+def choose_input(model, name: str, b: int, h: int, w: int):
+    """The first generated input whose top-5 classes are separated by gaps of more than
+    GAP_FACTOR · max |logit| in every image (so rounding cannot reorder them), with its logits:
+    (seed, x, logits, max_abs, top5 per image, smallest gap)."""
     with torch.no_grad():
         for seed in range(1, MAX_INPUT_SEED + 1):
             x = make_input(b, h, w, seed)
@@ -223,13 +217,22 @@ def run_case(case: dict, out_dir: str) -> dict:
             tops, gaps = topk_gaps(logits)
             min_gap = min(min(g) for g in gaps)
             if min_gap > GAP_FACTOR * max_abs:
-                chosen = (seed, x, logits, max_abs, tops, min_gap)
-                break
-    if chosen is None:
-        raise RuntimeError(f"{name}: no input seed <= {MAX_INPUT_SEED} satisfies the top-5 gap criterion")
-    seed, x, logits, max_abs, tops, min_gap = chosen
-    if not (0.1 <= max_abs <= 1e4):
-        raise RuntimeError(f"{name}: max |logit| {max_abs} outside the 0.1..1e4 range; tune the rules")
+                if not (0.1 <= max_abs <= 1e4):
+                    raise RuntimeError(f"{name}: max |logit| {max_abs} outside the 0.1..1e4 range; tune the rules")
+                return seed, x, logits, max_abs, tops, min_gap
+    raise RuntimeError(f"{name}: no input seed <= {MAX_INPUT_SEED} satisfies the top-5 gap criterion")
+
+
+def run_case(case: dict, out_dir: str) -> dict:
+    name = case["name"]
+    model = build_timm(case["model"])
+    entries = float_entries(model)
+    round_f16 = bool(case.get("weights_file"))
+    state = generated_state(model, case["weight_seed"], round_f16)
+    fill_model(model, state)
+
+    b, h, w = case["batch"], case["height"], case["width"]
+    seed, x, logits, max_abs, tops, min_gap = choose_input(model, name, b, h, w)
 
     with torch.no_grad():
         feats = None

@@ -1,5 +1,6 @@
 // Picks OpenBLAS's fastest kernels for this CPU at run time, without the user setting anything.
 #include "CEngineSupport.h"
+#include "CKernels.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -11,12 +12,6 @@
 // links and simply keeps its kernels.
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
-
-int vit_cpu_has_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-}
 
 static int is_avx512_core(const char *name) {
     static const char *const cores[] = {"skylakex", "cooperlake", "sapphirerapids"};

@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "vector_math.h"
 
 #include <math.h>
 
@@ -38,13 +39,14 @@ void vit_depthwise_hwc(const float *restrict x, int height, int width, int chann
 }
 
 VIT_CLONES
-void vit_bias_activation(float *restrict m, int rows, int cols, int ld, const float *restrict bias, int relu) {
+void vit_bias_activation(float *restrict m, int rows, int cols, int ld, const float *restrict bias, int act) {
     for (int r = 0; r < rows; r++) {
         float *restrict row = m + (long)r * ld;
-        if (relu) {
+        if (act == VIT_ACT_RELU) {
             for (int c = 0; c < cols; c++) { float v = row[c] + bias[c]; row[c] = v > 0 ? v : 0; }
         } else {
             for (int c = 0; c < cols; c++) row[c] += bias[c];
+            if (act == VIT_ACT_GELU) vit_gelu_row(row, cols);
         }
     }
 }
@@ -67,22 +69,51 @@ void vit_scale_columns(const float *x, int rows, int cols, const float *restrict
     }
 }
 
+VIT_CLONES
 void vit_softmax_rows(float *restrict m, const float *restrict bias, int rows, int cols) {
     for (int r = 0; r < rows; r++) {
         float *restrict row = m + (long)r * cols;
-        const float *restrict b = bias + (long)r * cols;
+        if (bias) {
+            const float *restrict b = bias + (long)r * cols;
+            for (int j = 0; j < cols; j++) row[j] += b[j];
+        }
         float top = -INFINITY;
-        for (int j = 0; j < cols; j++) {
-            row[j] += b[j];
-            top = row[j] > top ? row[j] : top;
-        }
-        float sum = 0;
-        for (int j = 0; j < cols; j++) {
-            float e = expf(row[j] - top);
-            row[j] = e;
-            sum += e;
-        }
-        const float inv = 1.0f / sum;
+        for (int j = 0; j < cols; j++) top = row[j] > top ? row[j] : top;
+        const float inv = 1.0f / vit_exp_row(row, cols, top);
         for (int j = 0; j < cols; j++) row[j] *= inv;
+    }
+}
+
+// Sum of n floats in 16 interleaved partial sums (lane j adds elements j, j + 16, …), so the
+// loop vectorizes without -ffast-math; the order is fixed, so results are reproducible.
+static inline float lane_sum(const float *restrict x, int n, float shift, int squares) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        for (int j = 0; j < 16; j++) {
+            const float d = x[i + j] - shift;
+            acc[j] += squares ? d * d : d;
+        }
+    }
+    for (int j = 0; i + j < n; j++) {
+        const float d = x[i + j] - shift;
+        acc[j] += squares ? d * d : d;
+    }
+    float total = 0;
+    for (int j = 0; j < 16; j++) total += acc[j];
+    return total;
+}
+
+VIT_CLONES
+void vit_layer_norm_rows(const float *x, long ldx, int rows, int cols, const float *restrict gamma,
+                         const float *restrict beta, float eps, float *out, long ldo) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (long)r * ldx;
+        float *o = out + (long)r * ldo;
+        // Two passes (mean, then the centred sum of squares): as exact as Welford in float for
+        // rows this short.
+        const float mean = lane_sum(xr, cols, 0.0f, 0) / (float)cols;
+        const float rstd = 1.0f / sqrtf(lane_sum(xr, cols, mean, 1) / (float)cols + eps);
+        for (int c = 0; c < cols; c++) o[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
     }
 }

@@ -3,8 +3,10 @@
 // C[M×N] = epilogue(A[M×K] · B[K×N]) where B (the layer's weights) was packed by
 // vit_pack_weights into panels of 32 columns, each panel K rows of 32 contiguous floats, so the
 // inner loop streams one panel while 12 rows of A are broadcast against it: 24 accumulators of 16
-// floats stay in registers. Bias, ReLU and the residual are applied when the tile is stored.
+// floats stay in registers. Bias, the activation (ReLU or GELU) and the residual are applied when
+// the tile is stored.
 #include "CKernels.h"
+#include "vector_math.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -29,7 +31,7 @@ void vit_pack_weights(const float *w, int k, int n, float *packed) {
 // One R×(16·NV) tile with AVX-512: R and NV are constants at every call site, so the loops
 // unroll and the 2·R accumulators live in registers. `residual` may alias `c` (in place).
 #define TILE_ARGS int k, const float *restrict a, long lda, const float *restrict panel, \
-    const float *restrict bias, int relu, const float *residual, long ldr, float *c, long ldc
+    const float *restrict bias, int act, const float *residual, long ldr, float *c, long ldc
 
 __attribute__((target("avx512f"), always_inline))
 static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
@@ -52,7 +54,8 @@ static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
 #pragma clang loop unroll(full)
         for (int i = 0; i < R; i++) {
             __m512 v = _mm512_add_ps(acc[i][j], b);
-            if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            if (act == VIT_ACT_GELU) v = vit_gelu16(v);
             if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (long)i * ldr + 16 * j));
             _mm512_storeu_ps(c + (long)i * ldc + 16 * j, v);
         }
@@ -61,20 +64,20 @@ static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
 
 #define DEFINE_TILE(R, NV) \
     __attribute__((target("avx512f"), noinline)) \
-    static void tile_##R##x##NV(TILE_ARGS) { tile_avx512(R, NV, k, a, lda, panel, bias, relu, residual, ldr, c, ldc); }
+    static void tile_##R##x##NV(TILE_ARGS) { tile_avx512(R, NV, k, a, lda, panel, bias, act, residual, ldr, c, ldc); }
 DEFINE_TILE(12, 2) DEFINE_TILE(8, 2) DEFINE_TILE(4, 2) DEFINE_TILE(2, 2) DEFINE_TILE(1, 2)
 DEFINE_TILE(12, 1) DEFINE_TILE(8, 1) DEFINE_TILE(4, 1) DEFINE_TILE(2, 1) DEFINE_TILE(1, 1)
 
 typedef void (*tile_fn)(TILE_ARGS);
 
-// Any CPU: the same arithmetic, one output at a time (bias, then ReLU, then the residual).
+// Any CPU: the same arithmetic, one output at a time (bias, then the activation, then the residual).
 static void tile_portable(int rows, int cols, TILE_ARGS) {
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
             float sum = 0;
             for (int p = 0; p < k; p++) sum += a[(long)i * lda + p] * panel[(long)p * NR + j];
             float v = sum + bias[j];
-            if (relu && !(v > 0)) v = 0;
+            v = vit_activate(v, act);
             if (residual) v += residual[(long)i * ldr + j];
             c[(long)i * ldc + j] = v;
         }
@@ -85,17 +88,10 @@ static _Atomic int portable_only = 0;
 
 void vit_gemm_use_portable(int on) { portable_only = on; }
 
-static int has_avx512(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f");
-    }
-    return known && !portable_only;
-}
+static int has_avx512(void) { return vit_cpu_has_avx512() && !portable_only; }
 
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
-                     const float *bias, int relu, const float *residual, long ldr, float *c, long ldc) {
+                     const float *bias, int act, const float *residual, long ldr, float *c, long ldc) {
     static const int heights[] = {12, 8, 4, 2, 1};
     static const tile_fn wide[] = {tile_12x2, tile_8x2, tile_4x2, tile_2x2, tile_1x2};
     static const tile_fn narrow[] = {tile_12x1, tile_8x1, tile_4x1, tile_2x1, tile_1x1};
@@ -110,9 +106,9 @@ void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float 
                 const float *arow = a + (long)m0 * lda;
                 float *crow = c + (long)m0 * ldc + n0;
                 if (!vector) {
-                    tile_portable(heights[h], cols, k, arow, lda, panel, bias + n0, relu, res, ldr, crow, ldc);
+                    tile_portable(heights[h], cols, k, arow, lda, panel, bias + n0, act, res, ldr, crow, ldc);
                 } else {
-                    (cols == NR ? wide : narrow)[h](k, arow, lda, panel, bias + n0, relu, res, ldr, crow, ldc);
+                    (cols == NR ? wide : narrow)[h](k, arow, lda, panel, bias + n0, act, res, ldr, crow, ldc);
                 }
             }
         }

@@ -15,8 +15,9 @@ public enum EngineError: Error, Equatable, Sendable {
     case shapeMismatch(tensor: String, expected: [Int], found: [Int], path: String)
     /// A tensor is stored in a data type the engine cannot read as floating point.
     case unsupportedDType(tensor: String, dtype: String, path: String)
-    /// The weights file fits another registered model than the one asked for.
-    case wrongModel(path: String, requested: String, matches: String)
+    /// The weights file fits other registered models than the one asked for (several when they
+    /// share an architecture, e.g. ViT-S and DeiT-S).
+    case wrongModel(path: String, requested: String, matches: [String])
     /// A NumPy `.npy` file is malformed or holds data the engine does not accept.
     case invalidNPY(path: String, reason: String)
     /// An input tensor's shape does not fit the model.
@@ -56,7 +57,10 @@ extension EngineError: CustomStringConvertible, LocalizedError {
         case let .unsupportedDType(tensor, dtype, path):
             return "tensor '\(tensor)' in '\(path)' has dtype \(dtype); expected F32, F16 or BF16"
         case let .wrongModel(path, requested, matches):
-            return "'\(path)' holds the weights of \(matches), not \(requested); run it with --model \(matches)"
+            let others = matches.count > 1
+                ? " (or of \(matches.dropFirst().joined(separator: ", ")): the same architecture)" : ""
+            return "'\(path)' holds the weights of \(matches[0])\(others), not \(requested); "
+                + "run it with --model \(matches[0])"
         case let .invalidNPY(path, reason):
             return "'\(path)' is not a usable .npy file: \(reason)"
         case let .invalidInputShape(expected, found):

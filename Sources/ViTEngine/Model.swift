@@ -58,23 +58,27 @@ public final class Model: Sendable {
         case .efficientViT(let config):
             try config.validate(model: info.name)
             architecture = EfficientViT(config: config, tensors: tensors)
+        case .visionTransformer(let config):
+            try config.validate(model: info.name)
+            architecture = VisionTransformer(config: config, tensors: tensors)
         }
     }
 
     static func checkpointKeyMap(_ info: ModelInfo) -> (String) -> CheckpointKey? {
         switch info.architecture {
         case .efficientViT: EfficientViT.checkpointKey
+        case .visionTransformer: VisionTransformer.checkpointKey
         }
     }
 
-    /// When a file does not fit the requested model, names the registered model it does fit.
+    /// When a file does not fit the requested model, names the registered model it does fit (of
+    /// any architecture).
     private static func otherModelFitting(_ file: some TensorSource, requested: ModelInfo) -> EngineError? {
-        for other in ModelRegistry.all where other.name != requested.name && other.family == requested.family {
-            if CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: checkpointKeyMap(other)) {
-                return .wrongModel(path: file.path, requested: requested.name, matches: other.name)
-            }
+        let matches = ModelRegistry.all.filter { other in
+            other.name != requested.name
+                && CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: checkpointKeyMap(other))
         }
-        return nil
+        return matches.isEmpty ? nil : .wrongModel(path: file.path, requested: requested.name, matches: matches.map(\.name))
     }
 
     /// The tensors a checkpoint for `info` must hold, in timm's key layout, with their shapes.
@@ -82,6 +86,7 @@ public final class Model: Sendable {
     public static func tensorSpec(for info: ModelInfo) -> [TensorSpec] {
         switch info.architecture {
         case .efficientViT(let config): EfficientViT.tensorSpec(config)
+        case .visionTransformer(let config): VisionTransformer.tensorSpec(config)
         }
     }
 
@@ -96,6 +101,9 @@ public final class Model: Sendable {
         let expected = "[N ≥ 1, 3, H, W] with 1 ≤ H, W ≤ \(Self.maximumSide)"
         guard batch >= 1, (1...Self.maximumSide).contains(height), (1...Self.maximumSide).contains(width) else {
             throw .invalidInputShape(expected: expected, found: [batch, 3, height, width])
+        }
+        if let problem = architecture.inputProblem(height: height, width: width) {
+            throw .invalidInputShape(expected: "[N ≥ 1, 3, H, W] with " + problem, found: [batch, 3, height, width])
         }
         let graph = architecture.graph(batch: batch, height: height, width: width)
         let plan = MemoryPlanner.plan(graph, threads: threads)

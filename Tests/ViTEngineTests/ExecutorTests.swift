@@ -1,4 +1,5 @@
 import CEngineSupport
+import CKernels
 import XCTest
 @testable import ViTEngine
 

@@ -29,6 +29,28 @@ final class ModelLoadingTests: XCTestCase {
         }
     }
 
+    /// A checkpoint of another architecture or size names every registered model it fits.
+    func testCheckpointOfAnotherArchitectureSaysWhichItLooksLike() throws {
+        let path = directory.appendingPathComponent("tiny.safetensors").path
+        let tiny = try ModelRegistry.model(named: "vit_tiny_patch16_224")
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: tiny, seed: 1), to: path)
+        for requested in ["deit3_small_patch16_224", "efficientvit_m0"] {
+            assertError(try Model(info: ModelRegistry.model(named: requested), weights: SafeTensorsFile(path: path))) { e in
+                guard case let .wrongModel(_, asked, matches) = e else { return XCTFail("\(e)") }
+                XCTAssertEqual(asked, requested)
+                XCTAssertEqual(matches, ["vit_tiny_patch16_224", "deit_tiny_patch16_224"])
+                XCTAssertTrue(e.description.contains("holds the weights of vit_tiny_patch16_224 (or of deit_tiny_patch16_224"),
+                              e.description)
+            }
+        }
+        // And an EfficientViT checkpoint asked for as a ViT.
+        assertError(try Model(info: ModelRegistry.model(named: "deit_tiny_patch16_224"),
+                              weights: WeightsFile.open(path: Fixtures.path("pth/m0_cream_f16.pth")))) { e in
+            guard case let .wrongModel(_, _, matches) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(matches, ["efficientvit_m0"])
+        }
+    }
+
     func testMissingTensorsAreNamed() {
         let dropped = ["stages.0.blocks.0.mixer.m.attn.attention_biases", "head.bn.running_var"]
         assertError(try load(weights().filter { !dropped.contains($0.name) })) { e in

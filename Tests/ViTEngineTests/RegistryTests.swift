@@ -22,8 +22,8 @@ final class RegistryTests: XCTestCase {
                        "Models/imagenet_labels.txt changed: run python3 scripts/embed_model_data.py")
         XCTAssertEqual(ImageNetLabels.names.count, 1000)
         for info in ModelRegistry.all {
-            guard case let .efficientViT(config) = info.architecture else { continue }
-            XCTAssertEqual(config.numClasses, ImageNetLabels.names.count, info.name)
+            let logits = Model.tensorSpec(for: info).last!
+            XCTAssertEqual(logits.shape, [ImageNetLabels.names.count], "\(info.name): classifier bias \(logits.name)")
         }
         XCTAssertEqual(ImageNetLabels.name(of: 0), "tench, Tinca tinca")
         XCTAssertEqual(ImageNetLabels.name(of: 281), "tabby, tabby cat")
@@ -32,8 +32,18 @@ final class RegistryTests: XCTestCase {
         XCTAssertFalse(ImageNetLabels.names.contains { $0.isEmpty || $0 != $0.trimmingCharacters(in: .whitespaces) })
     }
 
-    func testAllSixVariantsAndAliases() throws {
-        XCTAssertEqual(ModelRegistry.names, (0...5).map { "efficientvit_m\($0)" })
+    func testVariantsAndAliases() throws {
+        XCTAssertEqual(ModelRegistry.all.filter { $0.family == "efficientvit" }.map(\.name),
+                       (0...5).map { "efficientvit_m\($0)" })
+        XCTAssertEqual(Set(ModelRegistry.names).count, ModelRegistry.names.count, "names are unique")
+        var owner: [String: String] = [:]
+        for info in ModelRegistry.all {
+            for alias in [info.name] + info.aliases {
+                let previous = owner.updateValue(info.name, forKey: alias.lowercased())
+                XCTAssert(previous == nil || previous == info.name, "'\(alias)' names \(previous!) and \(info.name)")
+            }
+        }
+        XCTAssertEqual(try ModelRegistry.model(named: "deit-s").name, "deit_small_patch16_224")
         XCTAssertEqual(try ModelRegistry.model(named: "M3").name, "efficientvit_m3")
         XCTAssertEqual(try ModelRegistry.model(named: "EfficientViT_M5").name, "efficientvit_m5")
         let m4 = try ModelRegistry.model(named: "efficientvit_m4")
@@ -47,10 +57,16 @@ final class RegistryTests: XCTestCase {
         }
     }
 
-    /// The engine's tensor list for each model is exactly timm's state dict (float tensors).
+    /// The engine's tensor list for each model is exactly timm's state dict (float tensors), in
+    /// timm's order (make_fixtures.py and make_zoo_fixtures.py record them).
     func testTensorSpecMatchesTimm() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("reference_tensors.json")))
-        let reference = try JSONSerialization.jsonObject(with: data) as! [String: [[Any]]]
+        var reference = try JSONSerialization.jsonObject(with: data) as! [String: [[Any]]]
+        for info in ModelRegistry.all where reference[info.name] == nil {
+            let zoo = URL(fileURLWithPath: Fixtures.path("zoo/\(info.name).tensors.json"))
+            guard let data = try? Data(contentsOf: zoo) else { continue }
+            reference[info.name] = try JSONSerialization.jsonObject(with: data) as? [[Any]]
+        }
         for info in ModelRegistry.all {
             let expected = try XCTUnwrap(reference[info.name], info.name).map { ($0[0] as! String, $0[1] as! [Int]) }
             let spec = Model.tensorSpec(for: info)

@@ -3,9 +3,6 @@
 
 #include "ThreadPool.h"
 
-/// Whether this CPU and OS run AVX-512 (F, BW, DQ, VL: what OpenBLAS's SkylakeX kernels use).
-int vit_cpu_has_avx512(void);
-
 /// Switches a DYNAMIC_ARCH OpenBLAS to its AVX-512 (SkylakeX) kernels when the CPU has AVX-512
 /// but OpenBLAS's own detection picked an older core (0.3.21 calls AMD Zen 4/5 "Haswell", at half
 /// the sgemm speed). Does nothing when the user set OPENBLAS_CORETYPE, when OpenBLAS already runs

@@ -4,7 +4,14 @@
 // Inner loops of the engine that want the CPU's widest vectors. Written as plain C loops the
 // compiler vectorizes; each is compiled for AVX-512, AVX2 and baseline x86-64 and the best
 // version is picked at load time (target_clones), so one binary runs everywhere.
-// Images are channels-last (HWC): C floats per pixel, pixels row-major.
+// Images are channels-last (HWC): C floats per pixel, pixels row-major; token sequences are
+// rows of C floats.
+
+/// Whether this CPU has AVX-512 F/BW/DQ/VL (Skylake-X and later; checked once).
+int vit_cpu_has_avx512(void);
+
+/// Activation applied in kernel epilogues. GELU is the exact (erf) form PyTorch's nn.GELU uses.
+enum { VIT_ACT_IDENTITY = 0, VIT_ACT_RELU = 1, VIT_ACT_GELU = 2 };
 
 /// Depthwise convolution, zero padding kernel/2, weights tap-major `[k*k][C]`, computing output
 /// rows [row_begin, row_end) of the image. out = act(conv(x) + bias) (+ residual when not NULL);
@@ -13,8 +20,9 @@ void vit_depthwise_hwc(const float *x, int height, int width, int channels,
                        const float *weight, const float *bias, int kernel, int stride, int relu,
                        const float *residual, float *out, int row_begin, int row_end);
 
-/// rows×cols block of a matrix with row stride ld: m[r][c] = act(m[r][c] + bias[c]).
-void vit_bias_activation(float *m, int rows, int cols, int ld, const float *bias, int relu);
+/// rows×cols block of a matrix with row stride ld: m[r][c] = act(m[r][c] + bias[c]), act one of
+/// VIT_ACT_*.
+void vit_bias_activation(float *m, int rows, int cols, int ld, const float *bias, int act);
 
 /// Column means of a rows×cols matrix (global average pooling of an HWC image).
 void vit_column_mean(const float *m, int rows, int cols, float *out);
@@ -22,8 +30,15 @@ void vit_column_mean(const float *m, int rows, int cols, float *out);
 /// m[r][c] = x[r][c] * scale[c] (squeeze-excite gating); m may alias x.
 void vit_scale_columns(const float *x, int rows, int cols, const float *scale, float *out);
 
-/// Row-wise softmax(m + bias) in place, subtracting the row maximum as PyTorch does.
+/// Row-wise softmax(m + bias) in place (bias `rows×cols`, or NULL for none), subtracting the row
+/// maximum as PyTorch does. Rows are cols apart.
 void vit_softmax_rows(float *m, const float *bias, int rows, int cols);
+
+/// LayerNorm over each row of `cols` floats: out = (x − mean) / sqrt(var + eps) · gamma + beta,
+/// with the biased variance, as torch.nn.LayerNorm. Rows of x are ldx apart, rows of out ldo apart;
+/// out may be x.
+void vit_layer_norm_rows(const float *x, long ldx, int rows, int cols, const float *gamma, const float *beta,
+                         float eps, float *out, long ldo);
 
 /// Floats of a k×n weight matrix packed for vit_gemm_packed (n rounded up to panels of 32).
 long vit_packed_weights_count(int k, int n);
@@ -31,10 +46,11 @@ long vit_packed_weights_count(int k, int n);
 /// Packs a row-major k×n weight matrix (n a multiple of 16) into panels of 32 columns.
 void vit_pack_weights(const float *weight, int k, int n, float *packed);
 
-/// c[m×n] = act(a[m×k] · W + bias) (+ residual), W packed by vit_pack_weights; n a multiple of
-/// 16 and the block starting on a panel boundary. residual may be c itself (in-place residual).
+/// c[m×n] = act(a[m×k] · W + bias) (+ residual), W packed by vit_pack_weights, act one of
+/// VIT_ACT_*; n a multiple of 16 and the block starting on a panel boundary. residual may be c
+/// itself (in-place residual).
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
-                     const float *bias, int relu, const float *residual, long ldr, float *c, long ldc);
+                     const float *bias, int act, const float *residual, long ldr, float *c, long ldc);
 
 /// Makes vit_gemm_packed take its portable path even on AVX-512 CPUs (tests of that path).
 void vit_gemm_use_portable(int on);

@@ -94,7 +94,7 @@ final class Executor {
                     scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case let .pointwise(weight, bias, activation):
-            let rows = inShape[1] * inShape[2], cin = inShape[3], cout = outShape[3]
+            let rows = graph.values[node.input.index].rowsPerImage, cin = inShape.last!, cout = outShape.last!
             let blocks = Partition.gemmBlocks(rows: rows, columns: cout)
             pool.run(items: batch * blocks.count) { item, _ in
                 let (n, block) = item.quotientAndRemainder(dividingBy: blocks.count)
@@ -142,6 +142,34 @@ final class Executor {
                 ReductionKernels.linear(x: x + n * inImage, inFeatures: inShape[1], weight: p[weight],
                                         bias: p[bias], outFeatures: outShape[1], out: out + n * outImage)
             }
+        case let .embedTokens(embedding):
+            pool.run(items: batch) { n, _ in
+                SequenceKernels.embed(patches: x + n * inImage, embedding, channels: outShape.last!,
+                                      out: out + n * outImage)
+            }
+        case let .layerNorm(weight, bias, epsilon):
+            let rows = graph.values[node.input.index].rowsPerImage, channels = inShape.last!
+            let parts = Partition.rowBlocks(rows: rows, rowsPerBlock: 64)
+            pool.run(items: batch * parts.count) { item, _ in
+                let (n, part) = item.quotientAndRemainder(dividingBy: parts.count)
+                let r = parts.range(part)
+                let offset = n * inImage + r.lowerBound * channels
+                SequenceKernels.layerNorm(x: x + offset, rows: r.count, channels: channels, weight: p[weight],
+                                          bias: p[bias], epsilon: epsilon, out: out + offset)
+            }
+        case let .selfAttention(heads, headDim, scale):
+            let tokens = inShape[1]
+            pool.run(items: batch * heads) { item, thread in
+                let (n, h) = item.quotientAndRemainder(dividingBy: heads)
+                SelfAttentionKernel.run(qkv: x + n * inImage, tokens: tokens, heads: heads, headDim: headDim,
+                                        scale: scale, head: h, scratch: scratch + thread * scratchStride,
+                                        out: out + n * outImage)
+            }
+        case let .tokenPool(mode):
+            pool.run(items: batch) { n, _ in
+                SequenceKernels.pool(x: x + n * inImage, tokens: inShape[1], channels: inShape[2], mode,
+                                     out: out + n * outImage)
+            }
         }
     }
 }
@@ -159,6 +187,12 @@ enum Partition {
     static func convolutionRowBlocks(outputRows: Int) -> Blocks {
         let parts = (outputRows + 7) / 8
         return Blocks(count: parts, length: outputRows, parts: parts)
+    }
+
+    /// Rows in blocks of about `rowsPerBlock`.
+    static func rowBlocks(rows: Int, rowsPerBlock: Int) -> Blocks {
+        let parts = max(1, (rows + rowsPerBlock - 1) / rowsPerBlock)
+        return Blocks(count: parts, length: rows, parts: parts)
     }
 
     /// Output rows of a depthwise convolution in up to 4 blocks.

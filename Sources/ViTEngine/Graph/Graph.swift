@@ -1,3 +1,5 @@
+import CKernels
+
 /// The model graph: a straight-line list of fused layers over activation values.
 ///
 /// A graph is built for one concrete input shape (batch, height, width) by an architecture file
@@ -16,16 +18,31 @@ struct ParamID: Hashable, Sendable {
 }
 
 /// The shape of an activation value. Spatial values are channels-last `[N, H, W, C]` (the
-/// caller's input alone is `[N, C, H, W]`, as PyTorch's), pooled ones `[N, C]`.
+/// caller's input alone is `[N, C, H, W]`, as PyTorch's), token sequences `[N, T, C]`, pooled
+/// ones `[N, C]`.
 struct ValueInfo: Sendable {
     var shape: [Int]
     var count: Int { shape.reduce(1, *) }
+    /// Rows of `C` floats per image: pixels of a spatial value, tokens of a sequence, 1 when pooled.
+    var rowsPerImage: Int { shape.dropFirst().dropLast().reduce(1, *) }
+    var channels: Int { shape.last! }
 }
 
 /// Elementwise function applied in a kernel's epilogue.
 enum Activation: Sendable {
     case identity
     case relu
+    /// The exact (erf) GELU of PyTorch's `nn.GELU()`.
+    case gelu
+
+    /// The `VIT_ACT_*` code the C kernels take.
+    var code: Int32 {
+        switch self {
+        case .identity: Int32(VIT_ACT_IDENTITY)
+        case .relu: Int32(VIT_ACT_RELU)
+        case .gelu: Int32(VIT_ACT_GELU)
+        }
+    }
 }
 
 /// Hyper-parameters of a cascaded group attention layer (EfficientViT's token mixer).
@@ -50,13 +67,32 @@ struct CascadedAttentionLayer: Sendable {
     var scale: Float
 }
 
+/// How patch tokens become the transformer's input sequence (timm's `_pos_embed`).
+struct TokenEmbedding: Sendable {
+    /// Tokens placed before the patches (class, distillation): `prefixCount` rows.
+    var prefixCount: Int
+    /// `[prefixCount + patches, C]`: the prefix rows are the prefix tokens themselves (plus their
+    /// position embedding when the model has one for them); the patch rows are the position
+    /// embedding, resampled to this graph's patch grid, added to the patch tokens.
+    var addend: [Float]
+}
+
+/// How a token sequence is reduced to one vector per image (timm's `global_pool`).
+enum TokenPool: Sendable {
+    /// The token at this index (`'token'`: the class token).
+    case token(Int)
+    /// The mean of all tokens after the first `skipping` (`'avg'`: patch tokens only).
+    case mean(skipping: Int)
+}
+
 /// What a node computes. Every operation writes one output value.
 enum Operation: Sendable {
     /// Dense convolution (groups = 1), bias and activation fused; weight `[cout, k, k, cin]`.
     /// `channelsLast` is false for the stem, which reads the caller's NCHW input.
     case convolution(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, padding: Int,
                      activation: Activation, channelsLast: Bool)
-    /// 1×1 convolution: a GEMM per image, bias, activation and the node's residual fused.
+    /// 1×1 convolution, or a linear layer on every token: a GEMM per image over its rows (pixels or
+    /// tokens), bias, activation and the node's residual fused.
     case pointwise(weight: ParamID, bias: ParamID, activation: Activation)
     /// Depthwise convolution with zero padding `kernel / 2`, bias, activation and residual fused;
     /// weight tap-major `[k·k, channels]`.
@@ -67,8 +103,18 @@ enum Operation: Sendable {
     /// Window partition (zero padded), cascaded group attention, window merge (cropped), ReLU.
     /// The output is the concatenation of the heads' outputs; the projection follows as a node.
     case cascadedAttention(CascadedAttentionLayer)
-    /// Mean over the spatial dimensions: `[N, C, H, W] → [N, C]`.
+    /// Mean over the spatial dimensions: `[N, H, W, C] → [N, C]`.
     case globalAveragePool
+    /// Patch tokens `[N, h, w, C]` → sequence `[N, prefix + h·w, C]` with prefix tokens and
+    /// position embedding.
+    case embedTokens(TokenEmbedding)
+    /// LayerNorm over the last dimension (biased variance, as `nn.LayerNorm`).
+    case layerNorm(weight: ParamID, bias: ParamID, epsilon: Float)
+    /// Multi-head self-attention on a `[N, T, 3·heads·headDim]` qkv projection (q, k, v blocks,
+    /// heads inside each): `softmax(q·kᵀ·scale)·v` per head → `[N, T, heads·headDim]`.
+    case selfAttention(heads: Int, headDim: Int, scale: Float)
+    /// `[N, T, C] → [N, C]`.
+    case tokenPool(TokenPool)
     /// Fully connected layer on `[N, K] → [N, M]` with weight `[M, K]`.
     case linear(weight: ParamID, bias: ParamID)
 }
@@ -82,8 +128,11 @@ extension Operation {
         case .depthwise(_, _, _, let stride, _): stride == 1 ? "depthwise" : "depthwise/2"
         case .squeezeExcite: "squeeze-excite"
         case .cascadedAttention: "cascaded attention"
-        case .globalAveragePool: "pool"
+        case .globalAveragePool, .tokenPool: "pool"
         case .linear: "linear"
+        case .embedTokens: "token embedding"
+        case .layerNorm: "layer norm"
+        case .selfAttention: "self-attention"
         }
     }
 }

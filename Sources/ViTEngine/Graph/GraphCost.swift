@@ -8,15 +8,15 @@ extension Graph {
         let input = values[node.input.index].shape
         let output = values[node.output.index].shape
         let batch = input[0]
-        // Spatial values are [N, H, W, C]; the stem's input alone is [N, C, H, W].
-        let pixels = output.count == 4 ? output[1] * output[2] : 1
+        // Spatial values are [N, H, W, C], sequences [N, T, C]; the stem's input alone is [N, C, H, W].
+        let rows = values[node.output.index].rowsPerImage
         switch node.operation {
         case let .convolution(_, _, kernel, _, _, _, channelsLast):
-            return batch * pixels * output[3] * (channelsLast ? input[3] : input[1]) * kernel * kernel
+            return batch * rows * output[3] * (channelsLast ? input[3] : input[1]) * kernel * kernel
         case .pointwise:
-            return batch * pixels * output[3] * input[3]
+            return batch * rows * output.last! * input.last!
         case let .depthwise(_, _, kernel, _, _):
-            return batch * pixels * output[3] * kernel * kernel
+            return batch * rows * output[3] * kernel * kernel
         case let .squeezeExcite(_, _, _, _, reduced):
             return batch * 2 * input[3] * reduced
         case let .cascadedAttention(a):
@@ -28,7 +28,10 @@ extension Graph {
                     + t * t * a.keyDim + t * t * a.valueDim
             }
             return batch * windows * heads.reduce(0, +)
-        case .globalAveragePool:
+        case let .selfAttention(heads, headDim, _):
+            // q·kᵀ and attn·v per head.
+            return batch * heads * 2 * rows * rows * headDim
+        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm:
             return 0
         case .linear:
             return batch * output[1] * input[1]

@@ -15,7 +15,7 @@ enum ConvolutionKernels {
         precondition(residual == nil || activation == .identity, "a residual follows no activation")
         let ldx = ldx ?? cin, ldOut = ldOut ?? cout
         vit_gemm_packed(Int32(rows), Int32(cout), Int32(cin), x, ldx, weight + firstColumn * cin,
-                        bias, activation == .relu ? 1 : 0, residual, ldOut, out, ldOut)
+                        bias, activation.code, residual, ldOut, out, ldOut)
     }
 
     /// Output rows `outputRows` of a dense convolution (groups = 1): im2col of those rows into
@@ -52,11 +52,11 @@ enum ConvolutionKernels {
         let dst = out + outputRows.lowerBound * ow * cout
         if WeightLayout.packedGEMM(outChannels: cout) {
             vit_gemm_packed(Int32(pixels), Int32(cout), Int32(kdim), scratch, kdim, weight, bias,
-                            activation == .relu ? 1 : 0, nil, cout, dst, cout)
+                            activation.code, nil, cout, dst, cout)
         } else {
             BLAS.gemm(transposeB: true, m: pixels, n: cout, k: kdim, a: scratch, lda: kdim, b: weight, ldb: kdim,
                       beta: 0, c: dst, ldc: cout)
-            vit_bias_activation(dst, Int32(pixels), Int32(cout), Int32(cout), bias, activation == .relu ? 1 : 0)
+            vit_bias_activation(dst, Int32(pixels), Int32(cout), Int32(cout), bias, activation.code)
         }
     }
 

@@ -4,4 +4,10 @@ protocol Architecture: Sendable {
     var parameters: ParameterStore { get }
     /// The graph for `[batch, channels, height, width]` input; outputs are `[logits, features]`.
     func graph(batch: Int, height: Int, width: Int) -> Graph
+    /// What an input of this size violates (e.g. smaller than one patch), or nil if it runs.
+    func inputProblem(height: Int, width: Int) -> String?
+}
+
+extension Architecture {
+    func inputProblem(height: Int, width: Int) -> String? { nil }
 }

@@ -10,6 +10,7 @@ enum ModelData {
       "name": "efficientvit_m0",
       "aliases": ["m0", "efficientvit-m0", "EfficientViT_M0"],
       "family": "efficientvit",
+      "taxonomy": "hybrid attention-CNN (EfficientViT)",
       "efficientvit": {
         "embed_dims": [64, 128, 192],
         "depths": [1, 2, 3],
@@ -44,6 +45,7 @@ enum ModelData {
       "name": "efficientvit_m1",
       "aliases": ["m1", "efficientvit-m1", "EfficientViT_M1"],
       "family": "efficientvit",
+      "taxonomy": "hybrid attention-CNN (EfficientViT)",
       "efficientvit": {
         "embed_dims": [128, 144, 192],
         "depths": [1, 2, 3],
@@ -78,6 +80,7 @@ enum ModelData {
       "name": "efficientvit_m2",
       "aliases": ["m2", "efficientvit-m2", "EfficientViT_M2"],
       "family": "efficientvit",
+      "taxonomy": "hybrid attention-CNN (EfficientViT)",
       "efficientvit": {
         "embed_dims": [128, 192, 224],
         "depths": [1, 2, 3],
@@ -112,6 +115,7 @@ enum ModelData {
       "name": "efficientvit_m3",
       "aliases": ["m3", "efficientvit-m3", "EfficientViT_M3"],
       "family": "efficientvit",
+      "taxonomy": "hybrid attention-CNN (EfficientViT)",
       "efficientvit": {
         "embed_dims": [128, 240, 320],
         "depths": [1, 2, 3],
@@ -146,6 +150,7 @@ enum ModelData {
       "name": "efficientvit_m4",
       "aliases": ["m4", "efficientvit-m4", "EfficientViT_M4"],
       "family": "efficientvit",
+      "taxonomy": "hybrid attention-CNN (EfficientViT)",
       "efficientvit": {
         "embed_dims": [128, 256, 384],
         "depths": [1, 2, 3],
@@ -180,6 +185,7 @@ enum ModelData {
       "name": "efficientvit_m5",
       "aliases": ["m5", "efficientvit-m5", "EfficientViT_M5"],
       "family": "efficientvit",
+      "taxonomy": "hybrid attention-CNN (EfficientViT)",
       "efficientvit": {
         "embed_dims": [192, 288, 384],
         "depths": [1, 3, 4],
@@ -208,6 +214,323 @@ enum ModelData {
         "official": "https://github.com/xinyuliu-jeffrey/EfficientViT_Model_Zoo/releases/download/v1.0/efficientvit_m5.pth",
         "timm": "https://huggingface.co/timm/efficientvit_m5.r224_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/efficientvit_m5.r224_in1k"
+      }
+    },
+    {
+      "name": "vit_tiny_patch16_224",
+      "aliases": ["vit-ti", "vit_tiny"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 75.454,
+        "params_millions": 5.72,
+        "gmacs": 1.258,
+        "source": "timm results-imagenet.csv for the AugReg in21k→in1k weights (Steiner et al., 2022); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k"
+      }
+    },
+    {
+      "name": "vit_small_patch16_224",
+      "aliases": ["vit-s", "vit_small"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 81.402,
+        "params_millions": 22.05,
+        "gmacs": 4.608,
+        "source": "timm results-imagenet.csv for the AugReg in21k→in1k weights (Steiner et al., 2022); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/vit_small_patch16_224.augreg_in21k_ft_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/vit_small_patch16_224.augreg_in21k_ft_in1k"
+      }
+    },
+    {
+      "name": "vit_base_patch16_224",
+      "aliases": ["vit-b", "vit_base"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 85.106,
+        "params_millions": 86.57,
+        "gmacs": 17.583,
+        "source": "timm results-imagenet.csv for the AugReg2 in21k→in1k weights (Steiner et al., 2022); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/vit_base_patch16_224.augreg2_in21k_ft_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/vit_base_patch16_224.augreg2_in21k_ft_in1k"
+      }
+    },
+    {
+      "name": "deit_tiny_patch16_224",
+      "aliases": ["deit-ti", "deit_tiny"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 72.2,
+        "params_millions": 5.72,
+        "gmacs": 1.258,
+        "source": "Touvron et al., Training data-efficient image transformers (DeiT), ICML 2021 (ImageNet-1k val, 224x224); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/deit/deit_tiny_patch16_224-a1311bcf.pth",
+        "timm": "https://huggingface.co/timm/deit_tiny_patch16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/deit_tiny_patch16_224.fb_in1k"
+      }
+    },
+    {
+      "name": "deit_small_patch16_224",
+      "aliases": ["deit-s", "deit_small"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 79.8,
+        "params_millions": 22.05,
+        "gmacs": 4.608,
+        "source": "Touvron et al., Training data-efficient image transformers (DeiT), ICML 2021 (ImageNet-1k val, 224x224); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/deit/deit_small_patch16_224-cd65a155.pth",
+        "timm": "https://huggingface.co/timm/deit_small_patch16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/deit_small_patch16_224.fb_in1k"
+      }
+    },
+    {
+      "name": "deit_base_patch16_224",
+      "aliases": ["deit-b", "deit_base"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 81.8,
+        "params_millions": 86.57,
+        "gmacs": 17.583,
+        "source": "Touvron et al., Training data-efficient image transformers (DeiT), ICML 2021 (ImageNet-1k val, 224x224); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/deit/deit_base_patch16_224-b5f2ef4d.pth",
+        "timm": "https://huggingface.co/timm/deit_base_patch16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/deit_base_patch16_224.fb_in1k"
+      }
+    },
+    {
+      "name": "deit3_small_patch16_224",
+      "aliases": ["deit3-s", "deit3_small"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": true,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 81.4,
+        "params_millions": 22.06,
+        "gmacs": 4.608,
+        "source": "Touvron et al., DeiT III: Revenge of the ViT, ECCV 2022 (ImageNet-1k training and val, 224x224); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/deit/deit_3_small_224_1k.pth",
+        "timm": "https://huggingface.co/timm/deit3_small_patch16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/deit3_small_patch16_224.fb_in1k"
+      }
+    },
+    {
+      "name": "deit3_base_patch16_224",
+      "aliases": ["deit3-b", "deit3_base"],
+      "family": "vit",
+      "taxonomy": "baseline (ViT)",
+      "vit": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": true,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 83.8,
+        "params_millions": 86.59,
+        "gmacs": 17.583,
+        "source": "Touvron et al., DeiT III: Revenge of the ViT, ECCV 2022 (ImageNet-1k training and val, 224x224); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/deit/deit_3_base_224_1k.pth",
+        "timm": "https://huggingface.co/timm/deit3_base_patch16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/deit3_base_patch16_224.fb_in1k"
       }
     }
   ]

@@ -51,6 +51,7 @@ public struct WeightSources: Codable, Sendable, Equatable {
 /// The architecture-specific part of a registry entry.
 public enum ArchitectureConfig: Sendable, Equatable {
     case efficientViT(EfficientViTConfig)
+    case visionTransformer(VisionTransformerConfig)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -60,13 +61,16 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     /// Other accepted names (e.g. `m0`).
     public var aliases: [String]
     public var family: String
+    /// The model's class in the token-mixing taxonomy of Nauen et al., "Which Transformer to
+    /// Favor" (WACV 2025), e.g. `baseline (ViT)`, `window (Swin)`.
+    public var taxonomy: String
     public var architecture: ArchitectureConfig
     public var preprocess: PreprocessConfig
     public var published: PublishedFigures
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, efficientvit, preprocess, published, weights
+        case name, aliases, family, taxonomy, efficientvit, vit, preprocess, published, weights
     }
 
     public init(from decoder: Decoder) throws {
@@ -74,9 +78,12 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
         name = try c.decode(String.self, forKey: .name)
         aliases = try c.decodeIfPresent([String].self, forKey: .aliases) ?? []
         family = try c.decode(String.self, forKey: .family)
+        taxonomy = try c.decode(String.self, forKey: .taxonomy)
         switch family {
         case "efficientvit":
             architecture = .efficientViT(try c.decode(EfficientViTConfig.self, forKey: .efficientvit))
+        case "vit":
+            architecture = .visionTransformer(try c.decode(VisionTransformerConfig.self, forKey: .vit))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")

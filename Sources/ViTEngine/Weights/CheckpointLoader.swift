@@ -39,10 +39,12 @@ enum CheckpointKey: Equatable {
 struct CheckpointTensors {
     let path: String
     private let values: [String: [Float]]
+    private let shapes: [String: [Int]]
 
-    fileprivate init(path: String, values: [String: [Float]]) {
+    fileprivate init(path: String, values: [String: [Float]], spec: [TensorSpec]) {
         self.path = path
         self.values = values
+        shapes = Dictionary(spec.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Weights of the right shapes that are all 1 (variances) or 0 (everything else): for
@@ -52,13 +54,19 @@ struct CheckpointTensors {
         for t in spec {
             values[t.name] = [Float](repeating: t.name.hasSuffix("running_var") ? 1 : 0, count: t.shape.reduce(1, *))
         }
-        return CheckpointTensors(path: "(placeholder weights)", values: values)
+        return CheckpointTensors(path: "(placeholder weights)", values: values, spec: spec)
     }
 
     /// The tensor of that canonical name; the loader has already proven it is present.
     subscript(name: String) -> [Float] {
         guard let v = values[name] else { preconditionFailure("tensor '\(name)' is not in the model's spec") }
         return v
+    }
+
+    /// The shape of a tensor of the spec (the spec's shape, which the file's matched).
+    func shape(_ name: String) -> [Int] {
+        guard let s = shapes[name] else { preconditionFailure("tensor '\(name)' is not in the model's spec") }
+        return s
     }
 }
 
@@ -95,7 +103,7 @@ enum CheckpointLoader {
             }
             values[t.name] = try file.floats(key)
         }
-        return CheckpointTensors(path: file.path, values: values)
+        return CheckpointTensors(path: file.path, values: values, spec: spec)
     }
 
     /// Whether the file holds exactly the spec's tensors with fitting shapes (reads no data).

@@ -1,32 +1,4 @@
-/// The resampling filters of PIL's `Image.resize` that timm's eval transforms use.
-public enum ResampleFilter: String, Sendable, CaseIterable {
-    /// Keys' cubic convolution with a = −0.5 (PIL's `BICUBIC`), support 2.
-    case bicubic
-    /// The triangle filter (PIL's `BILINEAR`), support 1.
-    case bilinear
-
-    /// Half-width of the filter in input pixels at scale 1.
-    var support: Double {
-        switch self {
-        case .bicubic: 2.0
-        case .bilinear: 1.0
-        }
-    }
-
-    /// The kernel, evaluated in the same order of operations as PIL so that the doubles agree.
-    func weight(_ x: Double) -> Double {
-        let x = x < 0 ? -x : x
-        switch self {
-        case .bicubic:
-            let a = -0.5
-            if x < 1.0 { return ((a + 2.0) * x - (a + 3.0)) * x * x + 1 }
-            if x < 2.0 { return (((x - 5) * x + 8) * x - 4) * a }
-            return 0.0
-        case .bilinear:
-            return x < 1.0 ? 1.0 - x : 0.0
-        }
-    }
-}
+import ViTEngine
 
 /// PIL's separable 8-bit resampling (`ImagingResample` for 8-bit images), restricted to a window
 /// of the output: the resized image's pixels are computed only where a later crop keeps them,
@@ -54,34 +26,17 @@ struct Resampler {
     /// PIL's `precompute_coeffs` + `normalize_coeffs_8bpc` for `inSize → outSize`, for the output
     /// positions in `window` only.
     static func coefficients(inSize: Int, outSize: Int, window: Range<Int>, filter: ResampleFilter) -> Coefficients {
-        let scale = Double(inSize) / Double(outSize)
-        let filterScale = max(scale, 1.0)
-        let support = filter.support * filterScale
-        let ksize = Int(support.rounded(.up)) * 2 + 1
-        let inverseFilterScale = 1.0 / filterScale
-        var starts = [Int](), counts = [Int]()
+        let ksize = filter.maximumTaps(inSize: inSize, outSize: outSize)
+        let taps = filter.taps(inSize: inSize, outSize: outSize, positions: window)
         var weights = [Int32](repeating: 0, count: window.count * ksize)
-        var kernel = [Double](repeating: 0, count: ksize)
-        for (row, position) in window.enumerated() {
-            let center = (Double(position) + 0.5) * scale
-            // C's (int) truncates toward zero, as Int(_:) does.
-            let first = max(Int(center - support + 0.5), 0)
-            let count = min(Int(center + support + 0.5), inSize) - first
-            var total = 0.0
-            for x in 0..<count {
-                let w = filter.weight((Double(x + first) - center + 0.5) * inverseFilterScale)
-                kernel[x] = w
-                total += w
-            }
-            for x in 0..<count {
-                let k = total != 0 ? kernel[x] / total : kernel[x]
+        for (row, t) in taps.enumerated() {
+            for (x, k) in t.weights.enumerated() {
                 let scaled = k * Double(1 << precisionBits)
                 weights[row * ksize + x] = Int32(k < 0 ? -0.5 + scaled : 0.5 + scaled)
             }
-            starts.append(first)
-            counts.append(count)
         }
-        return Coefficients(starts: starts, counts: counts, weights: weights, ksize: ksize)
+        return Coefficients(starts: taps.map(\.first), counts: taps.map(\.weights.count), weights: weights,
+                            ksize: ksize)
     }
 
     /// Resizes `image` to `outWidth × outHeight` as PIL does and returns only the pixels in

@@ -108,9 +108,18 @@ enum Fixtures {
 
     static func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
 
+    /// `manifest.json` (the generator and the EfficientViT cases) with the model zoo's cases,
+    /// one file each in `zoo/` (scripts/make_zoo_fixtures.py).
     static let manifest: FixtureManifest = {
         let data = try! Data(contentsOf: directory.appendingPathComponent("manifest.json"))
-        return try! JSONDecoder().decode(FixtureManifest.self, from: data)
+        var manifest = try! JSONDecoder().decode(FixtureManifest.self, from: data)
+        let zoo = directory.appendingPathComponent("zoo")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: zoo.path)) ?? []
+        for file in files.sorted() where file.hasSuffix(".json") && !file.hasSuffix(".tensors.json") {
+            let entry = try! Data(contentsOf: zoo.appendingPathComponent(file))
+            manifest.cases.append(try! JSONDecoder().decode(FixtureCase.self, from: entry))
+        }
+        return manifest
     }()
 
     static func fixtureCase(_ name: String) -> FixtureCase {

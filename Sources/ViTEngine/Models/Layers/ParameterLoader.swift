@@ -1,0 +1,64 @@
+/// Reads a checkpoint's tensors by dotted name and stores them in the layouts the kernels read,
+/// folding what can be folded at load (LayerScale into the preceding linear layer). One loader
+/// serves every transformer architecture file, so each file only names its tensors.
+struct ParameterLoader {
+    let tensors: CheckpointTensors
+    private(set) var store = ParameterStoreBuilder()
+
+    init(_ tensors: CheckpointTensors) { self.tensors = tensors }
+
+    /// The tensor of that canonical name, as read.
+    subscript(name: String) -> [Float] { tensors[name] }
+
+    /// Stores a tensor as it is.
+    mutating func add(_ values: [Float], name: String) -> ParamID { store.add(values, name: name) }
+
+    /// `nn.Linear` `prefix.weight` `[out, in]` (+ `prefix.bias`, or zeros when `bias` is false),
+    /// packed for the GEMM. `outputScale` multiplies each output (a LayerScale `γ` folded in:
+    /// `γ ⊙ (W·x + b) = (diag(γ)·W)·x + γ ⊙ b`), computed in double and rounded once.
+    mutating func linear(_ prefix: String, bias hasBias: Bool = true, outputScale: [Float]? = nil) -> LinearLayer {
+        var w = tensors[prefix + ".weight"]
+        let outFeatures = tensors.shape(prefix + ".weight")[0]
+        var b = hasBias ? tensors[prefix + ".bias"] : [Float](repeating: 0, count: outFeatures)
+        if let g = outputScale {
+            let k = w.count / outFeatures
+            for o in 0..<outFeatures {
+                for i in 0..<k { w[o * k + i] = Float(Double(w[o * k + i]) * Double(g[o])) }
+                b[o] = Float(Double(b[o]) * Double(g[o]))
+            }
+        }
+        let stored = WeightLayout.reorder(w, outChannels: outFeatures, as: .pointwise)
+        return LinearLayer(weight: store.add(stored, name: prefix + ".weight"),
+                           bias: store.add(b, name: prefix + ".bias"), outFeatures: outFeatures)
+    }
+
+    /// A linear layer kept in PyTorch's `[out, in]` layout, for the per-image classifier head
+    /// (its width need not suit the packed GEMM).
+    mutating func head(_ prefix: String) -> LinearLayer {
+        let b = tensors[prefix + ".bias"]
+        return LinearLayer(weight: store.add(tensors[prefix + ".weight"], name: prefix + ".weight"),
+                           bias: store.add(b, name: prefix + ".bias"), outFeatures: b.count)
+    }
+
+    /// `nn.LayerNorm` `prefix.weight`, `prefix.bias`.
+    mutating func layerNorm(_ prefix: String, epsilon: Double) -> LayerNormLayer {
+        LayerNormLayer(weight: store.add(tensors[prefix + ".weight"], name: prefix + ".weight"),
+                       bias: store.add(tensors[prefix + ".bias"], name: prefix + ".bias"),
+                       epsilon: Float(epsilon))
+    }
+
+    func build() -> ParameterStore { store.build() }
+}
+
+/// A linear layer whose weight is packed for the GEMM (or `[out, in]` for a head).
+struct LinearLayer: Sendable {
+    var weight: ParamID
+    var bias: ParamID
+    var outFeatures: Int
+}
+
+struct LayerNormLayer: Sendable {
+    var weight: ParamID
+    var bias: ParamID
+    var epsilon: Float
+}

@@ -1,0 +1,107 @@
+/// The pre-norm transformer block of ViT/DeiT and the layers it is made of, shared by every
+/// architecture built from them (timm's `Block`, `Attention`, `Mlp`, `LayerScale`):
+///
+///     x = x + ls1(proj(attention(qkv(norm1(x)))))
+///     x = x + ls2(fc2(gelu(fc1(norm2(x)))))
+///
+/// LayerScale is folded into `proj` and `fc2` at load, so a block is six fused nodes.
+struct TransformerBlock: Sendable {
+    var norm1: LayerNormLayer
+    var qkv: LinearLayer
+    var heads: Int
+    var proj: LinearLayer
+    var norm2: LayerNormLayer
+    var mlp: MLPLayer
+
+    /// Tensors of a block at `prefix` (`blocks.3`), with their shapes.
+    static func tensorSpec(_ prefix: String, dim: Int, hidden: Int, qkvBias: Bool, layerScale: Bool) -> [TensorSpec] {
+        var spec = TensorSpec.layerNorm(prefix + ".norm1", dim)
+        spec += TensorSpec.linear(prefix + ".attn.qkv", in: dim, out: 3 * dim, bias: qkvBias)
+        spec += TensorSpec.linear(prefix + ".attn.proj", in: dim, out: dim)
+        if layerScale { spec.append(TensorSpec(name: prefix + ".ls1.gamma", shape: [dim])) }
+        spec += TensorSpec.layerNorm(prefix + ".norm2", dim)
+        spec += MLPLayer.tensorSpec(prefix + ".mlp", dim: dim, hidden: hidden)
+        if layerScale { spec.append(TensorSpec(name: prefix + ".ls2.gamma", shape: [dim])) }
+        return spec
+    }
+}
+
+/// timm's `Mlp`: `fc2(gelu(fc1(x)))`.
+struct MLPLayer: Sendable {
+    var fc1: LinearLayer
+    var fc2: LinearLayer
+
+    static func tensorSpec(_ prefix: String, dim: Int, hidden: Int, out: Int? = nil) -> [TensorSpec] {
+        TensorSpec.linear(prefix + ".fc1", in: dim, out: hidden) + TensorSpec.linear(prefix + ".fc2", in: hidden, out: out ?? dim)
+    }
+}
+
+extension TensorSpec {
+    /// `nn.Linear` tensors.
+    static func linear(_ prefix: String, in k: Int, out m: Int, bias: Bool = true) -> [TensorSpec] {
+        [TensorSpec(name: prefix + ".weight", shape: [m, k])] + (bias ? [TensorSpec(name: prefix + ".bias", shape: [m])] : [])
+    }
+
+    /// `nn.LayerNorm` tensors.
+    static func layerNorm(_ prefix: String, _ dim: Int) -> [TensorSpec] {
+        [TensorSpec(name: prefix + ".weight", shape: [dim]), TensorSpec(name: prefix + ".bias", shape: [dim])]
+    }
+}
+
+extension ParameterLoader {
+    mutating func mlp(_ prefix: String, outputScale: [Float]? = nil) -> MLPLayer {
+        MLPLayer(fc1: linear(prefix + ".fc1"), fc2: linear(prefix + ".fc2", outputScale: outputScale))
+    }
+
+    mutating func transformerBlock(_ prefix: String, heads: Int, qkvBias: Bool, layerScale: Bool,
+                                   epsilon: Double) -> TransformerBlock {
+        let ls1 = layerScale ? self[prefix + ".ls1.gamma"] : nil
+        let ls2 = layerScale ? self[prefix + ".ls2.gamma"] : nil
+        return TransformerBlock(
+            norm1: layerNorm(prefix + ".norm1", epsilon: epsilon),
+            qkv: linear(prefix + ".attn.qkv", bias: qkvBias), heads: heads,
+            proj: linear(prefix + ".attn.proj", outputScale: ls1),
+            norm2: layerNorm(prefix + ".norm2", epsilon: epsilon),
+            mlp: mlp(prefix + ".mlp", outputScale: ls2))
+    }
+}
+
+extension GraphBuilder {
+    /// A linear layer on the last dimension of any value (every pixel or token).
+    mutating func linear(_ l: LinearLayer, _ x: ValueID, activation: Activation = .identity,
+                         residual: ValueID? = nil, label: String) -> ValueID {
+        add(.pointwise(weight: l.weight, bias: l.bias, activation: activation), input: x, residual: residual,
+            outputShape: shape(x).dropLast() + [l.outFeatures], label: label)
+    }
+
+    mutating func layerNorm(_ n: LayerNormLayer, _ x: ValueID, label: String) -> ValueID {
+        add(.layerNorm(weight: n.weight, bias: n.bias, epsilon: n.epsilon), input: x, outputShape: shape(x),
+            label: label)
+    }
+
+    /// `x + fc2(gelu(fc1(x)))` when `residual` is `x`.
+    mutating func mlp(_ m: MLPLayer, _ x: ValueID, residual: ValueID?, label: String) -> ValueID {
+        let hidden = linear(m.fc1, x, activation: .gelu, label: label + ".fc1")
+        return linear(m.fc2, hidden, residual: residual, label: label + ".fc2")
+    }
+
+    /// Multi-head self-attention over a `[N, T, C]` sequence: qkv, attention, projection (+ residual).
+    mutating func selfAttention(qkv: LinearLayer, proj: LinearLayer, heads: Int, _ x: ValueID,
+                                residual: ValueID?, label: String) -> ValueID {
+        let s = shape(x)
+        let dim = qkv.outFeatures / 3, headDim = dim / heads
+        let q = linear(qkv, x, label: label + ".qkv")
+        let a = add(.selfAttention(heads: heads, headDim: headDim, scale: Float(1 / Double(headDim).squareRoot())),
+                    input: q, outputShape: [s[0], s[1], dim],
+                    scratch: SelfAttentionKernel.scratchCount(tokens: s[1]), label: label)
+        return linear(proj, a, residual: residual, label: label + ".proj")
+    }
+
+    mutating func transformerBlock(_ b: TransformerBlock, _ x: ValueID, label: String) -> ValueID {
+        let attended = selfAttention(qkv: b.qkv, proj: b.proj, heads: b.heads,
+                                     layerNorm(b.norm1, x, label: label + ".norm1"), residual: x,
+                                     label: label + ".attn")
+        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
+                   label: label + ".mlp")
+    }
+}

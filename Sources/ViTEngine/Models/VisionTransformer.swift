@@ -1,0 +1,158 @@
+/// The Vision Transformer (Dosovitskiy et al., ICLR 2021) and its DeiT / DeiT III training
+/// recipes, as timm's `vision_transformer.py` defines them: a stride-`p` patch convolution,
+/// a class token, learned absolute position embeddings, pre-norm transformer blocks (optionally
+/// with LayerScale), a final LayerNorm and a linear head on the class token (or on the mean of
+/// the patch tokens).
+
+/// Hyper-parameters of a ViT variant (the registry's `vit` object; names follow timm's
+/// `VisionTransformer` arguments).
+public struct VisionTransformerConfig: Codable, Sendable, Equatable {
+    public var patchSize: Int
+    public var embedDim: Int
+    public var depth: Int
+    public var numHeads: Int
+    public var mlpRatio: Double
+    public var qkvBias: Bool
+    /// Whether the model has a class token.
+    public var classToken: Bool
+    /// DeiT III / big_vision: the position embedding covers the patches only (added before the
+    /// class token is prepended).
+    public var noEmbedClass: Bool
+    /// Whether blocks scale their residual branches (`ls1.gamma`, `ls2.gamma`; DeiT III, CaiT).
+    public var layerScale: Bool
+    /// `token` (the class token) or `avg` (mean of the patch tokens, then `fc_norm`).
+    public var globalPool: String
+    /// Image side the position embedding was learned for.
+    public var imageSize: Int
+    public var layerNormEpsilon: Double
+    public var inChannels: Int
+    public var numClasses: Int
+
+    enum CodingKeys: String, CodingKey {
+        case patchSize = "patch_size", embedDim = "embed_dim", depth, numHeads = "num_heads"
+        case mlpRatio = "mlp_ratio", qkvBias = "qkv_bias", classToken = "class_token"
+        case noEmbedClass = "no_embed_class", layerScale = "layer_scale", globalPool = "global_pool"
+        case imageSize = "img_size", layerNormEpsilon = "layer_norm_eps"
+        case inChannels = "in_channels", numClasses = "num_classes"
+    }
+
+    var prefixTokens: Int { classToken ? 1 : 0 }
+    var hiddenDim: Int { Int(Double(embedDim) * mlpRatio) }
+    var trainGrid: Int { imageSize / patchSize }
+
+    func validate(model: String) throws(EngineError) {
+        guard patchSize > 0, embedDim > 0, depth > 0, numHeads > 0, embedDim % numHeads == 0 else {
+            throw .invalidConfiguration(model: model, reason: "embed_dim \(embedDim) must split into \(numHeads) heads")
+        }
+        guard embedDim % 16 == 0, (3 * embedDim) % 16 == 0, hiddenDim % 16 == 0 else {
+            throw .invalidConfiguration(model: model, reason: "embed_dim and the MLP width must be multiples of 16")
+        }
+        guard ["token", "avg"].contains(globalPool), globalPool == "avg" || classToken else {
+            throw .invalidConfiguration(model: model, reason: "global_pool must be 'token' (with a class token) or 'avg'")
+        }
+    }
+}
+
+/// Parameters of one ViT, laid out for graph building.
+struct VisionTransformer: Sendable {
+    let config: VisionTransformerConfig
+    let parameters: ParameterStore
+    let patchEmbed: FoldedConv
+    /// `[prefix, C]` prefix tokens and `[positions, C]` position embedding as read.
+    let prefixTokens: [Float]
+    let positionEmbedding: [Float]
+    let blocks: [TransformerBlock]
+    /// `norm` (token pooling) or `fc_norm` (average pooling), applied to the pooled vector.
+    let finalNorm: LayerNormLayer
+    let head: LinearLayer
+
+    /// Every tensor of the checkpoint in timm's layout, with its shape.
+    static func tensorSpec(_ c: VisionTransformerConfig) -> [TensorSpec] {
+        let d = c.embedDim
+        var spec: [TensorSpec] = []
+        if c.classToken { spec.append(TensorSpec(name: "cls_token", shape: [1, 1, d])) }
+        let positions = c.trainGrid * c.trainGrid + (c.noEmbedClass ? 0 : c.prefixTokens)
+        spec.append(TensorSpec(name: "pos_embed", shape: [1, positions, d]))
+        spec.append(TensorSpec(name: "patch_embed.proj.weight", shape: [d, c.inChannels, c.patchSize, c.patchSize]))
+        spec.append(TensorSpec(name: "patch_embed.proj.bias", shape: [d]))
+        for i in 0..<c.depth {
+            spec += TransformerBlock.tensorSpec("blocks.\(i)", dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
+                                                layerScale: c.layerScale)
+        }
+        spec += TensorSpec.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", d)
+        spec += TensorSpec.linear("head", in: d, out: c.numClasses)
+        return spec
+    }
+
+    /// timm's names are canonical; the DeiT III release names LayerScale `gamma_1`/`gamma_2`.
+    static func checkpointKey(_ key: String) -> CheckpointKey? {
+        if key.hasSuffix(".gamma_1") { return .tensor(key.dropLast(".gamma_1".count) + ".ls1.gamma") }
+        if key.hasSuffix(".gamma_2") { return .tensor(key.dropLast(".gamma_2".count) + ".ls2.gamma") }
+        return .tensor(key)
+    }
+
+    init(config c: VisionTransformerConfig, tensors t: CheckpointTensors) {
+        var loader = ParameterLoader(t)
+        let w = WeightLayout.reorder(t["patch_embed.proj.weight"], outChannels: c.embedDim,
+                                     as: .dense(kernel: c.patchSize))
+        patchEmbed = FoldedConv(weight: loader.add(w, name: "patch_embed.proj.weight"),
+                                bias: loader.add(t["patch_embed.proj.bias"], name: "patch_embed.proj.bias"),
+                                outChannels: c.embedDim)
+        prefixTokens = c.classToken ? t["cls_token"] : []
+        positionEmbedding = t["pos_embed"]
+        blocks = (0..<c.depth).map { i in
+            loader.transformerBlock("blocks.\(i)", heads: c.numHeads, qkvBias: c.qkvBias, layerScale: c.layerScale,
+                                    epsilon: c.layerNormEpsilon)
+        }
+        finalNorm = loader.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", epsilon: c.layerNormEpsilon)
+        head = loader.head("head")
+        config = c
+        parameters = loader.build()
+    }
+
+    /// Patch grid of an input: the patch convolution's output size (timm floors, as the conv does).
+    func grid(height: Int, width: Int) -> (height: Int, width: Int) {
+        (height / config.patchSize, width / config.patchSize)
+    }
+
+    /// The prefix tokens and the position embedding for a `grid`, as one `[prefix + h·w, C]` addend.
+    func tokenEmbedding(grid: (height: Int, width: Int)) -> TokenEmbedding {
+        let c = config, d = c.embedDim
+        let embeddedPrefix = c.noEmbedClass ? 0 : c.prefixTokens
+        let patchPositions = Array(positionEmbedding[(embeddedPrefix * d)...])
+        let resampled = PositionEmbedding.resample(patchPositions, from: (c.trainGrid, c.trainGrid), to: grid, channels: d)
+        var prefix = prefixTokens
+        for i in 0..<(embeddedPrefix * d) { prefix[i] += positionEmbedding[i] }
+        return TokenEmbedding(prefixCount: c.prefixTokens, addend: prefix + resampled)
+    }
+}
+
+extension VisionTransformer: Architecture {
+    func inputProblem(height: Int, width: Int) -> String? {
+        height >= config.patchSize && width >= config.patchSize
+            ? nil : "H, W ≥ \(config.patchSize) (one \(config.patchSize)×\(config.patchSize) patch)"
+    }
+
+    func graph(batch n: Int, height: Int, width: Int) -> Graph {
+        let c = config
+        var g = GraphBuilder(inputShape: [n, c.inChannels, height, width])
+        let grid = grid(height: height, width: width)
+        let p = c.patchSize
+        let patches = g.add(.convolution(weight: patchEmbed.weight, bias: patchEmbed.bias, kernel: p, stride: p,
+                                         padding: 0, activation: .identity, channelsLast: false),
+                            input: g.graph.input, outputShape: [n, grid.height, grid.width, c.embedDim],
+                            scratch: c.inChannels * p * p * min(grid.height, 8) * grid.width, label: "patch_embed.proj")
+        let tokens = c.prefixTokens + grid.height * grid.width
+        var x = g.add(.embedTokens(tokenEmbedding(grid: grid)), input: patches,
+                      outputShape: [n, tokens, c.embedDim], label: "pos_embed")
+        for (i, block) in blocks.enumerated() { x = g.transformerBlock(block, x, label: "blocks.\(i)") }
+        let pooled = g.add(.tokenPool(c.globalPool == "avg" ? .mean(skipping: c.prefixTokens) : .token(0)), input: x,
+                           outputShape: [n, c.embedDim], label: "pool")
+        // LayerNorm acts on each token alone, so normalizing after pooling the class token
+        // equals timm's norm-then-pool, at 1/T of the cost.
+        let features = g.layerNorm(finalNorm, pooled, label: c.globalPool == "avg" ? "fc_norm" : "norm")
+        let logits = g.add(.linear(weight: head.weight, bias: head.bias), input: features,
+                           outputShape: [n, head.outFeatures], label: "head")
+        return g.finish(outputs: [logits, features])
+    }
+}

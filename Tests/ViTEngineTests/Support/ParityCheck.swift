@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+@testable import ViTEngine
+
+extension XCTestCase {
+    /// Runs one manifest case and checks max |Δlogit| ≤ 1e-4 · max |reference logit| and the
+    /// top-5 classes in the same order.
+    func checkParity(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let c = Fixtures.fixtureCase(name)
+        let info = try ModelRegistry.model(named: c.model)
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+
+        let weightsPath: String
+        if let file = c.weightsFile {
+            weightsPath = Fixtures.path(file)
+        } else {
+            var tensors = Fixtures.generatedWeights(model: info, seed: c.weightSeed)
+            if c.layout == "cream" {
+                let keysData = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(c.creamKeys!)))
+                let creamName = try JSONDecoder().decode([String: String].self, from: keysData)
+                tensors = tensors.map { (creamName[$0.name]!, $0.shape, $0.values) }
+            }
+            weightsPath = dir.appendingPathComponent("weights.safetensors").path
+            try SafeTensorsWriter.write(tensors, to: weightsPath)
+        }
+        let model = try Model(info: info, weights: WeightsFile.open(path: weightsPath))
+        let shape = [c.batch, 3, c.height, c.width]
+        let input = Tensor(shape: shape, values: Fixtures.manifest.generator.input(shape: shape, seed: c.inputSeed))
+        let session = try model.makeSession(batch: c.batch, height: c.height, width: c.width)
+        let prediction = try session.run(input)
+
+        let reference = try NPY.read(path: Fixtures.path(c.logits))
+        XCTAssertEqual(prediction.logits.shape, reference.shape, file: file, line: line)
+        let scale = reference.values.map(abs).max()!
+        let delta = zip(prediction.logits.values, reference.values).map { abs($0 - $1) }.max()!
+        print("parity \(name): max|Δlogit| = \(delta), max|ref| = \(scale), ratio = \(delta / scale), "
+              + "arena = \(session.arenaBytes) bytes")
+        XCTAssertLessThanOrEqual(delta, 1e-4 * scale, "\(name): logits differ", file: file, line: line)
+
+        let classes = reference.shape[1]
+        for n in 0..<c.batch {
+            let row = Array(prediction.logits.values[(n * classes)..<((n + 1) * classes)])
+            let top5 = row.indices.sorted { row[$0] > row[$1] }.prefix(5)
+            XCTAssertEqual(Array(top5), c.top5[n], "\(name) image \(n): top-5 order", file: file, line: line)
+        }
+        if let featuresFile = c.features {
+            let ref = try NPY.read(path: Fixtures.path(featuresFile))
+            XCTAssertEqual(prediction.features.shape, ref.shape, file: file, line: line)
+            let fScale = ref.values.map(abs).max()!
+            let fDelta = zip(prediction.features.values, ref.values).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(fDelta, 1e-4 * fScale, "\(name): features differ", file: file, line: line)
+        }
+    }
+}

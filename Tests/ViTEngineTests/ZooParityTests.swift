@@ -1,0 +1,26 @@
+import XCTest
+@testable import ViTEngine
+
+/// Logits of the model zoo against the PyTorch reference (timm), on weights whose LayerNorm
+/// scales and biases, LayerScale factors, class tokens and position embeddings are all random.
+/// Fixtures come from scripts/make_zoo_fixtures.py; the table of results is in Models/ZOO.md.
+final class ZooParityTests: XCTestCase {
+    static let cases: Set = [
+        "vit_tiny_224_b2", "vit_tiny_160x256_b2", "vit_small_224_b2", "vit_base_224_b1",
+        "deit_tiny_224_b2", "deit_small_224_b2", "deit_base_224_b1",
+        "deit3_small_224_b2", "deit3_small_288_b1", "deit3_base_224_b1",
+    ]
+
+    func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
+    /// Another, non-square size: the position embedding is resampled as timm does.
+    func testViTTinyAt160x256() throws { try checkParity("vit_tiny_160x256_b2") }
+    func testViTSmall() throws { try checkParity("vit_small_224_b2") }
+    func testViTBase() throws { try checkParity("vit_base_224_b1") }
+    func testDeiTTiny() throws { try checkParity("deit_tiny_224_b2") }
+    func testDeiTSmall() throws { try checkParity("deit_small_224_b2") }
+    func testDeiTBase() throws { try checkParity("deit_base_224_b1") }
+    /// LayerScale and a position embedding without the class token.
+    func testDeiT3Small() throws { try checkParity("deit3_small_224_b2") }
+    func testDeiT3SmallAt288() throws { try checkParity("deit3_small_288_b1") }
+    func testDeiT3Base() throws { try checkParity("deit3_base_224_b1") }
+}

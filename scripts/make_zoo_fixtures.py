@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Generate the parity fixtures of the model zoo (every registered family but EfficientViT,
+whose fixtures come from make_fixtures.py).
+
+    python3 scripts/make_zoo_fixtures.py [--only case1,case2] [--threads N]
+
+Each case builds the timm model named in it (pretrained=False, eval mode), fills every float
+tensor of its state dict with the deterministic generator of fixture_rng.py (the same rules the
+Swift tests read from the manifest), picks the first input seed whose top-5 classes are
+separated by clear gaps, and writes the float32 reference logits (and, where asked, the
+pre-logits features) as ``zoo/<case>.logits.npy`` with the case's manifest entry as
+``zoo/<case>.json``, and each model's
+float tensors in timm's state-dict order as ``zoo/<model>.tensors.json`` (one file per case and
+per model, so architectures added side by side never edit the same fixture file). Cases at another input size build the model with
+``dynamic_img_size=True``, so timm resamples the position embedding (bicubic, antialiased) as a
+user running the model at that size gets. The generator rules stay in Fixtures/manifest.json
+(written by make_fixtures.py; updated here if fixture_rng.RULES grew).
+
+Requires: torch, timm (PyPI). No weights are written: the tests regenerate them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+
+import fixture_rng  # noqa: E402
+import make_fixtures as mf  # noqa: E402
+
+# name, timm model, batch, height, width, weight seed, extra create_model arguments, features
+CASES = [
+    dict(name="vit_tiny_224_b2", model="vit_tiny_patch16_224", batch=2, height=224, width=224, weight_seed=31,
+         features=True),
+    dict(name="vit_tiny_160x256_b2", model="vit_tiny_patch16_224", batch=2, height=160, width=256, weight_seed=32,
+         kwargs=dict(dynamic_img_size=True)),
+    dict(name="vit_small_224_b2", model="vit_small_patch16_224", batch=2, height=224, width=224, weight_seed=33),
+    dict(name="vit_base_224_b1", model="vit_base_patch16_224", batch=1, height=224, width=224, weight_seed=34),
+    dict(name="deit_tiny_224_b2", model="deit_tiny_patch16_224", batch=2, height=224, width=224, weight_seed=35),
+    dict(name="deit_small_224_b2", model="deit_small_patch16_224", batch=2, height=224, width=224, weight_seed=36),
+    dict(name="deit_base_224_b1", model="deit_base_patch16_224", batch=1, height=224, width=224, weight_seed=37),
+    dict(name="deit3_small_224_b2", model="deit3_small_patch16_224", batch=2, height=224, width=224, weight_seed=38,
+         features=True),
+    dict(name="deit3_small_288_b1", model="deit3_small_patch16_224", batch=1, height=288, width=288, weight_seed=39,
+         kwargs=dict(dynamic_img_size=True)),
+    dict(name="deit3_base_224_b1", model="deit3_base_patch16_224", batch=1, height=224, width=224, weight_seed=40),
+]
+
+
+def run_case(case: dict, out_dir: str) -> dict:
+    import timm
+
+    name = case["name"]
+    model = timm.create_model(case["model"], pretrained=False, **case.get("kwargs", {})).eval()
+    entries = mf.float_entries(model)
+    for tensor, _ in entries:
+        fixture_rng.rule_for(tensor)  # every tensor has a rule
+    state = mf.generated_state(model, case["weight_seed"], round_f16=False)
+    mf.fill_model(model, state)
+
+    b, h, w = case["batch"], case["height"], case["width"]
+    seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w)
+
+    with torch.no_grad():
+        feats = model.forward_head(model.forward_features(x), pre_logits=True).numpy() if case.get("features") else None
+        logits64 = copy.deepcopy(model).double().eval()(x.double()).numpy()
+    diff64 = float(np.abs(logits.astype(np.float64) - logits64).max())
+
+    os.makedirs(os.path.join(out_dir, "zoo"), exist_ok=True)
+    logits_file = f"zoo/{name}.logits.npy"
+    mf.write_npy(os.path.join(out_dir, logits_file), logits)
+    features_file = None
+    if feats is not None:
+        features_file = f"zoo/{name}.features.npy"
+        mf.write_npy(os.path.join(out_dir, features_file), feats)
+    print(f"{name:>22}: input_seed={seed:<3} max|logit|={max_abs:9.4f} min_top5_gap={min_gap:.5f} "
+          f"fp32-vs-fp64={diff64:.3g} ({diff64 / max_abs:.2g} relative)", flush=True)
+    return {
+        "name": name, "model": case["model"], "batch": b, "height": h, "width": w,
+        "weight_seed": case["weight_seed"], "weight_rounding": None, "input_seed": seed,
+        "layout": "timm", "weights_file": None, "cream_keys": None,
+        "logits": logits_file, "features": features_file,
+        "max_abs_logit": float(max_abs), "min_top5_gap": float(min_gap), "top5": tops,
+        "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
+        "reference": f"timm {case['model']}" + (f" {case['kwargs']}" if case.get("kwargs") else ""),
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=mf.DEFAULT_OUT)
+    p.add_argument("--only", default=None, help="comma-separated case names")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    only = set(args.only.split(",")) if args.only else None
+    results = {c["name"]: run_case(c, args.out) for c in CASES if only is None or c["name"] in only}
+
+    zoo_dir = os.path.join(args.out, "zoo")
+    os.makedirs(zoo_dir, exist_ok=True)
+    import timm
+    for entry in results.values():
+        mf.write_json(os.path.join(zoo_dir, entry["name"] + ".json"), entry)
+        # The model's float tensors in timm's state-dict order, for the Swift test that the
+        # engine's tensor spec is exactly timm's.
+        model = timm.create_model(entry["model"], pretrained=False)
+        rows = mf.float_entries(model)
+        with open(os.path.join(zoo_dir, entry["model"] + ".tensors.json"), "w", encoding="utf-8") as f:
+            f.write("[\n" + ",\n".join(json.dumps([k, list(v)]) for k, v in rows) + "\n]\n")
+
+    path = os.path.join(args.out, "manifest.json")
+    manifest = json.load(open(path, encoding="utf-8"))
+    if manifest["generator"]["rules"] != fixture_rng.RULES:
+        manifest["generator"]["rules"] = fixture_rng.RULES
+        mf.write_json(path, manifest)
+        print("manifest.json: generator rules updated")
+    print(f"{len(results)} zoo cases written to {zoo_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
