@@ -63,6 +63,12 @@ RULES = [
     {"suffix": ".gamma", "lo": 0.2, "hi": 0.8},
     {"suffix": "cls_token", "lo": -1.0, "hi": 1.0},
     {"suffix": "pos_embed", "lo": -0.5, "hi": 0.5},
+    # ResNet (timm names bn1..bn3, downsample.1): as EfficientViT, the last BatchNorm of each
+    # residual branch gets the smaller scales.
+    {"suffix": "bn3.weight", "lo": 0.2, "hi": 0.5},
+    {"suffix": "bn1.weight", "lo": 0.4, "hi": 1.2},
+    {"suffix": "bn2.weight", "lo": 0.4, "hi": 1.2},
+    {"suffix": "downsample.1.weight", "lo": 0.4, "hi": 1.2},
     {"suffix": ".bias", "lo": -0.2, "hi": 0.2},
     {"suffix": ".weight", "fan_in_gain": math.sqrt(3.0)},
 ]

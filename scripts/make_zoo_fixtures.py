@@ -52,6 +52,8 @@ CASES = [
     dict(name="deit3_small_288_b1", model="deit3_small_patch16_224", batch=1, height=288, width=288, weight_seed=39,
          kwargs=dict(dynamic_img_size=True)),
     dict(name="deit3_base_224_b1", model="deit3_base_patch16_224", batch=1, height=224, width=224, weight_seed=40),
+    dict(name="resnet50_224_b2", model="resnet50", batch=2, height=224, width=224, weight_seed=41, features=True),
+    dict(name="resnet50_160x192_b1", model="resnet50", batch=1, height=160, width=192, weight_seed=42),
 ]
 
 

@@ -27,12 +27,34 @@ void vit_depthwise_hwc(const float *restrict x, int height, int width, int chann
                     for (int c = 0; c < channels; c++) o[c] += xi[c] * wk[c];
                 }
             }
-            if (relu) {
-                for (int c = 0; c < channels; c++) o[c] = o[c] > 0 ? o[c] : 0;
-            }
             if (residual) {
                 const float *restrict r = residual + ((long)oy * ow + ox) * channels;
                 for (int c = 0; c < channels; c++) o[c] += r[c];
+            }
+            if (relu) {
+                for (int c = 0; c < channels; c++) o[c] = o[c] > 0 ? o[c] : 0;
+            }
+        }
+    }
+}
+
+VIT_CLONES
+void vit_max_pool_hwc(const float *restrict x, int height, int width, int channels, int kernel, int stride,
+                      int pad, float *restrict out, int row_begin, int row_end) {
+    const int ow = (width + 2 * pad - kernel) / stride + 1;
+    for (int oy = row_begin; oy < row_end; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+            float *restrict o = out + ((long)oy * ow + ox) * channels;
+            for (int c = 0; c < channels; c++) o[c] = -INFINITY;
+            for (int ky = 0; ky < kernel; ky++) {
+                const int iy = oy * stride - pad + ky;
+                if (iy < 0 || iy >= height) continue;
+                for (int kx = 0; kx < kernel; kx++) {
+                    const int ix = ox * stride - pad + kx;
+                    if (ix < 0 || ix >= width) continue;
+                    const float *restrict xi = x + ((long)iy * width + ix) * channels;
+                    for (int c = 0; c < channels; c++) o[c] = xi[c] > o[c] ? xi[c] : o[c];
+                }
             }
         }
     }

@@ -4,7 +4,7 @@
 // vit_pack_weights into panels of 32 columns, each panel K rows of 32 contiguous floats, so the
 // inner loop streams one panel while 12 rows of A are broadcast against it: 24 accumulators of 16
 // floats stay in registers. Bias, the activation (ReLU or GELU) and the residual are applied when
-// the tile is stored.
+// the tile is stored, in that order: act(A·W + bias + residual) (ResNet's ReLU follows its add).
 #include "CKernels.h"
 #include "vector_math.h"
 
@@ -54,9 +54,9 @@ static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
 #pragma clang loop unroll(full)
         for (int i = 0; i < R; i++) {
             __m512 v = _mm512_add_ps(acc[i][j], b);
+            if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (long)i * ldr + 16 * j));
             if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
             if (act == VIT_ACT_GELU) v = vit_gelu16(v);
-            if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (long)i * ldr + 16 * j));
             _mm512_storeu_ps(c + (long)i * ldc + 16 * j, v);
         }
     }
@@ -70,15 +70,15 @@ DEFINE_TILE(12, 1) DEFINE_TILE(8, 1) DEFINE_TILE(4, 1) DEFINE_TILE(2, 1) DEFINE_
 
 typedef void (*tile_fn)(TILE_ARGS);
 
-// Any CPU: the same arithmetic, one output at a time (bias, then the activation, then the residual).
+// Any CPU: the same arithmetic, one output at a time (bias, then the residual, then the activation).
 static void tile_portable(int rows, int cols, TILE_ARGS) {
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
             float sum = 0;
             for (int p = 0; p < k; p++) sum += a[(long)i * lda + p] * panel[(long)p * NR + j];
             float v = sum + bias[j];
-            v = vit_activate(v, act);
             if (residual) v += residual[(long)i * ldr + j];
+            v = vit_activate(v, act);
             c[(long)i * ldc + j] = v;
         }
     }

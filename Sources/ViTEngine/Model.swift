@@ -61,6 +61,9 @@ public final class Model: Sendable {
         case .visionTransformer(let config):
             try config.validate(model: info.name)
             architecture = VisionTransformer(config: config, tensors: tensors)
+        case .resNet(let config):
+            try config.validate(model: info.name)
+            architecture = ResNet(config: config, tensors: tensors)
         }
     }
 
@@ -68,6 +71,7 @@ public final class Model: Sendable {
         switch info.architecture {
         case .efficientViT: EfficientViT.checkpointKey
         case .visionTransformer: VisionTransformer.checkpointKey
+        case .resNet: ResNet.checkpointKey
         }
     }
 
@@ -87,6 +91,7 @@ public final class Model: Sendable {
         switch info.architecture {
         case .efficientViT(let config): EfficientViT.tensorSpec(config)
         case .visionTransformer(let config): VisionTransformer.tensorSpec(config)
+        case .resNet(let config): ResNet.tensorSpec(config)
         }
     }
 

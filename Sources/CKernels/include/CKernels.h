@@ -14,11 +14,16 @@ int vit_cpu_has_avx512(void);
 enum { VIT_ACT_IDENTITY = 0, VIT_ACT_RELU = 1, VIT_ACT_GELU = 2 };
 
 /// Depthwise convolution, zero padding kernel/2, weights tap-major `[k*k][C]`, computing output
-/// rows [row_begin, row_end) of the image. out = act(conv(x) + bias) (+ residual when not NULL);
+/// rows [row_begin, row_end) of the image. out = act(conv(x) + bias (+ residual when not NULL));
 /// out and residual point at the whole output image; residual must not alias x.
 void vit_depthwise_hwc(const float *x, int height, int width, int channels,
                        const float *weight, const float *bias, int kernel, int stride, int relu,
                        const float *residual, float *out, int row_begin, int row_end);
+
+/// Max pooling of an HWC image with implicit −∞ padding (as PyTorch's MaxPool2d), output rows
+/// [row_begin, row_end).
+void vit_max_pool_hwc(const float *x, int height, int width, int channels, int kernel, int stride, int pad,
+                      float *out, int row_begin, int row_end);
 
 /// rows×cols block of a matrix with row stride ld: m[r][c] = act(m[r][c] + bias[c]), act one of
 /// VIT_ACT_*.
@@ -46,7 +51,7 @@ long vit_packed_weights_count(int k, int n);
 /// Packs a row-major k×n weight matrix (n a multiple of 16) into panels of 32 columns.
 void vit_pack_weights(const float *weight, int k, int n, float *packed);
 
-/// c[m×n] = act(a[m×k] · W + bias) (+ residual), W packed by vit_pack_weights, act one of
+/// c[m×n] = act(a[m×k] · W + bias (+ residual)), W packed by vit_pack_weights, act one of
 /// VIT_ACT_*; n a multiple of 16 and the block starting on a panel boundary. residual may be c
 /// itself (in-place residual).
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// Runs a planned graph over one arena. The arena is allocated once, when the executor is made;
@@ -131,6 +132,15 @@ final class Executor {
                 CascadedAttentionKernel.run(
                     layer, parameters: p, x: x + n * inImage, height: inShape[1], width: inShape[2],
                     tile: tile, scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
+        case let .maxPool(kernel, stride, padding):
+            let parts = Partition.depthwiseRowBlocks(outputRows: outShape[1])
+            pool.run(items: batch * parts.count) { item, _ in
+                let (n, part) = item.quotientAndRemainder(dividingBy: parts.count)
+                let rows = parts.range(part)
+                vit_max_pool_hwc(x + n * inImage, Int32(inShape[1]), Int32(inShape[2]), Int32(inShape[3]),
+                                 Int32(kernel), Int32(stride), Int32(padding), out + n * outImage,
+                                 Int32(rows.lowerBound), Int32(rows.upperBound))
             }
         case .globalAveragePool:
             pool.run(items: batch) { n, _ in

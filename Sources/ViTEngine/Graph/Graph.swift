@@ -92,9 +92,9 @@ enum Operation: Sendable {
     case convolution(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, padding: Int,
                      activation: Activation, channelsLast: Bool)
     /// 1×1 convolution, or a linear layer on every token: a GEMM per image over its rows (pixels or
-    /// tokens), bias, activation and the node's residual fused.
+    /// tokens) with the epilogue `activation(· + bias + residual)` fused.
     case pointwise(weight: ParamID, bias: ParamID, activation: Activation)
-    /// Depthwise convolution with zero padding `kernel / 2`, bias, activation and residual fused;
+    /// Depthwise convolution with zero padding `kernel / 2`, `activation(· + bias + residual)` fused;
     /// weight tap-major `[k·k, channels]`.
     case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation)
     /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale.
@@ -103,6 +103,8 @@ enum Operation: Sendable {
     /// Window partition (zero padded), cascaded group attention, window merge (cropped), ReLU.
     /// The output is the concatenation of the heads' outputs; the projection follows as a node.
     case cascadedAttention(CascadedAttentionLayer)
+    /// Max pooling with implicit −∞ padding (PyTorch's `MaxPool2d`).
+    case maxPool(kernel: Int, stride: Int, padding: Int)
     /// Mean over the spatial dimensions: `[N, H, W, C] → [N, C]`.
     case globalAveragePool
     /// Patch tokens `[N, h, w, C]` → sequence `[N, prefix + h·w, C]` with prefix tokens and
@@ -128,7 +130,7 @@ extension Operation {
         case .depthwise(_, _, _, let stride, _): stride == 1 ? "depthwise" : "depthwise/2"
         case .squeezeExcite: "squeeze-excite"
         case .cascadedAttention: "cascaded attention"
-        case .globalAveragePool, .tokenPool: "pool"
+        case .globalAveragePool, .tokenPool, .maxPool: "pool"
         case .linear: "linear"
         case .embedTokens: "token embedding"
         case .layerNorm: "layer norm"

@@ -4,15 +4,14 @@ import CKernels
 /// in the same pass that produces each output, so no layer makes a second sweep over its output.
 enum ConvolutionKernels {
     /// 1×1 convolution of a block of pixels: with pixels as rows the layer is one GEMM
-    /// `out[rows × cout] = x[rows × cin] · W[cin × cout]` against the weight packed at load,
-    /// bias, activation and residual (`x + f(x)`, possibly in place) applied as tiles are stored.
+    /// `out[rows × cout] = act(x[rows × cin] · W[cin × cout] + bias + residual)` against the
+    /// weight packed at load, the epilogue applied as tiles are stored (the residual possibly in place).
     /// `panel` selects the first output column's panel (columns come in panels of 32).
     static func pointwise(x: UnsafePointer<Float>, rows: Int, cin: Int, ldx: Int? = nil,
                           weight: UnsafePointer<Float>, firstColumn: Int = 0, bias: UnsafePointer<Float>,
                           cout: Int, activation: Activation, residual: UnsafePointer<Float>?,
                           out: UnsafeMutablePointer<Float>, ldOut: Int? = nil) {
         precondition(firstColumn % 32 == 0 && cout % 16 == 0, "1×1 conv blocks start on a panel")
-        precondition(residual == nil || activation == .identity, "a residual follows no activation")
         let ldx = ldx ?? cin, ldOut = ldOut ?? cout
         vit_gemm_packed(Int32(rows), Int32(cout), Int32(cin), x, ldx, weight + firstColumn * cin,
                         bias, activation.code, residual, ldOut, out, ldOut)
@@ -61,7 +60,7 @@ enum ConvolutionKernels {
     }
 
     /// Depthwise convolution, zero padding `kernel / 2`, weight tap-major `[k·k, channels]`.
-    /// `residual` is added after bias and activation; it must not share memory with `x`.
+    /// `residual` is added before the activation; it must not share memory with `x`.
     static func depthwise(x: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                           kernel: Int, stride: Int, activation: Activation,

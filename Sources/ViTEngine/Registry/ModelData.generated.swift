@@ -532,6 +532,37 @@ enum ModelData {
         "timm": "https://huggingface.co/timm/deit3_base_patch16_224.fb_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/deit3_base_patch16_224.fb_in1k"
       }
+    },
+    {
+      "name": "resnet50",
+      "aliases": ["resnet-50", "rn50"],
+      "family": "resnet",
+      "taxonomy": "CNN baseline (ResNet)",
+      "resnet": {
+        "layers": [3, 4, 6, 3],
+        "stem_width": 64,
+        "expansion": 4,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.95,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 80.4,
+        "params_millions": 25.56,
+        "gmacs": 4.112,
+        "source": "Wightman et al., ResNet strikes back, 2021 (procedure A1, ImageNet-1k val at 224x224); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-rsb-weights/resnet50_a1_0-14fe96d1.pth",
+        "timm": "https://huggingface.co/timm/resnet50.a1_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/resnet50.a1_in1k"
+      }
     }
   ]
 }

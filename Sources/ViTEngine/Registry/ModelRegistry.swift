@@ -52,6 +52,7 @@ public struct WeightSources: Codable, Sendable, Equatable {
 public enum ArchitectureConfig: Sendable, Equatable {
     case efficientViT(EfficientViTConfig)
     case visionTransformer(VisionTransformerConfig)
+    case resNet(ResNetConfig)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -70,7 +71,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, taxonomy, efficientvit, vit, preprocess, published, weights
+        case name, aliases, family, taxonomy, efficientvit, vit, resnet, preprocess, published, weights
     }
 
     public init(from decoder: Decoder) throws {
@@ -84,6 +85,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .efficientViT(try c.decode(EfficientViTConfig.self, forKey: .efficientvit))
         case "vit":
             architecture = .visionTransformer(try c.decode(VisionTransformerConfig.self, forKey: .vit))
+        case "resnet":
+            architecture = .resNet(try c.decode(ResNetConfig.self, forKey: .resnet))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")

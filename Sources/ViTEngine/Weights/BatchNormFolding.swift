@@ -23,8 +23,13 @@ enum BatchNormFolding {
     /// A convolution followed by BatchNorm (timm `ConvNorm`: children `conv` and `bn`) → the
     /// weight scaled per output channel and a bias.
     static func convNorm(_ t: CheckpointTensors, _ prefix: String) -> (weight: [Float], bias: [Float]) {
-        let w = t[prefix + ".conv.weight"]
-        let (scale, shift) = scaleShift(t, norm: prefix + ".bn")
+        convNorm(t, weight: prefix + ".conv.weight", norm: prefix + ".bn")
+    }
+
+    /// A convolution (weight tensor `weight`, no bias) followed by the BatchNorm at `norm`.
+    static func convNorm(_ t: CheckpointTensors, weight: String, norm: String) -> (weight: [Float], bias: [Float]) {
+        let w = t[weight]
+        let (scale, shift) = scaleShift(t, norm: norm)
         let perChannel = w.count / scale.count
         var folded = [Float](repeating: 0, count: w.count)
         for c in 0..<scale.count {
