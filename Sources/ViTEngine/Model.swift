@@ -54,17 +54,20 @@ public final class Model: Sendable {
         self.info = info
         let spec = Self.tensorSpec(for: info)
         parameterCount = spec.filter { !$0.name.contains(".running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let built: any Architecture
         switch info.architecture {
         case .efficientViT(let config):
             try config.validate(model: info.name)
-            architecture = EfficientViT(config: config, tensors: tensors)
+            built = EfficientViT(config: config, tensors: tensors)
         case .visionTransformer(let config):
             try config.validate(model: info.name)
-            architecture = VisionTransformer(config: config, tensors: tensors)
+            built = VisionTransformer(config: config, tensors: tensors)
         case .resNet(let config):
             try config.validate(model: info.name)
-            architecture = ResNet(config: config, tensors: tensors)
+            built = ResNet(config: config, tensors: tensors)
         }
+        if let error = tensors.firstError { throw error }
+        architecture = built
     }
 
     static func checkpointKeyMap(_ info: ModelInfo) -> (String) -> CheckpointKey? {

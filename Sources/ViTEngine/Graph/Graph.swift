@@ -163,63 +163,6 @@ struct Graph: Sendable {
     var outputs: [ValueID]
 }
 
-/// Immutable parameter tensors of one model, shared by all of its graphs and sessions.
-///
-/// All tensors live in one 64-byte aligned allocation so kernels take plain pointers.
-/// `@unchecked Sendable` because the memory is written only inside `init` and only read after,
-/// so sharing it between threads cannot race.
-final class ParameterStore: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Float>
-    private let offsets: [Int]
-    private let counts: [Int]
-    let names: [String]
-
-    init(tensors: [[Float]], names: [String]) {
-        var offsets: [Int] = []
-        var total = 0
-        for t in tensors {
-            offsets.append(total)
-            total += (t.count + 15) / 16 * 16
-        }
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1) * 4, alignment: 64)
-        storage = raw.bindMemory(to: Float.self)
-        storage.initialize(repeating: 0)
-        for (t, offset) in zip(tensors, offsets) {
-            _ = UnsafeMutableBufferPointer(rebasing: storage[offset..<(offset + t.count)]).initialize(from: t)
-        }
-        self.offsets = offsets
-        self.counts = tensors.map(\.count)
-        self.names = names
-    }
-
-    deinit { UnsafeMutableRawBufferPointer(storage).deallocate() }
-
-    /// The first element of a parameter tensor.
-    subscript(id: ParamID) -> UnsafePointer<Float> { UnsafePointer(storage.baseAddress! + offsets[id.index]) }
-
-    /// A copy of one parameter tensor (for tests and tools).
-    func values(_ id: ParamID) -> [Float] {
-        Array(UnsafeBufferPointer(start: self[id], count: counts[id.index]))
-    }
-
-    /// Total number of parameter floats (after BatchNorm folding).
-    var floatCount: Int { counts.reduce(0, +) }
-}
-
-/// Collects parameters while an architecture folds its checkpoint into fused layers.
-struct ParameterStoreBuilder {
-    private var tensors: [[Float]] = []
-    private var names: [String] = []
-
-    mutating func add(_ values: [Float], name: String) -> ParamID {
-        tensors.append(values)
-        names.append(name)
-        return ParamID(index: tensors.count - 1)
-    }
-
-    func build() -> ParameterStore { ParameterStore(tensors: tensors, names: names) }
-}
-
 /// Appends nodes to a graph while tracking value shapes.
 struct GraphBuilder {
     private(set) var graph: Graph

@@ -35,32 +35,48 @@ enum CheckpointKey: Equatable {
     case ignored
 }
 
-/// Float tensors read from a checkpoint, all present and checked against the model's spec.
-struct CheckpointTensors {
+/// The tensors of a checkpoint that has been checked against the model's spec (every tensor
+/// present, with its shape), decoded to Float when an architecture reads them.
+///
+/// Decoding on request keeps at most one raw tensor in memory while an architecture folds the
+/// checkpoint into its parameter store, so loading peaks near one copy of the weights. A read
+/// that fails (a corrupt compressed member, an unsupported dtype) yields zeros and is recorded in
+/// ``firstError``, which the model turns into its load error; a class so that the record outlives
+/// the architecture's copies of the reference.
+final class CheckpointTensors {
     let path: String
-    private let values: [String: [Float]]
+    private let file: (any TensorSource)?
+    /// Canonical name → the file's key.
+    private let keys: [String: String]
     private let shapes: [String: [Int]]
+    /// The first failure of a read, if any.
+    private(set) var firstError: EngineError?
 
-    fileprivate init(path: String, values: [String: [Float]], spec: [TensorSpec]) {
+    fileprivate init(file: (any TensorSource)?, path: String, keys: [String: String], spec: [TensorSpec]) {
+        self.file = file
         self.path = path
-        self.values = values
+        self.keys = keys
         shapes = Dictionary(spec.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Weights of the right shapes that are all 1 (variances) or 0 (everything else): for
     /// planning and timing a model without its checkpoint. Outputs are meaningless.
     static func placeholder(spec: [TensorSpec]) -> CheckpointTensors {
-        var values: [String: [Float]] = [:]
-        for t in spec {
-            values[t.name] = [Float](repeating: t.name.hasSuffix("running_var") ? 1 : 0, count: t.shape.reduce(1, *))
-        }
-        return CheckpointTensors(path: "(placeholder weights)", values: values, spec: spec)
+        CheckpointTensors(file: nil, path: "(placeholder weights)", keys: [:], spec: spec)
     }
 
-    /// The tensor of that canonical name; the loader has already proven it is present.
+    /// The tensor of that canonical name (the loader has already proven it is present).
     subscript(name: String) -> [Float] {
-        guard let v = values[name] else { preconditionFailure("tensor '\(name)' is not in the model's spec") }
-        return v
+        let count = shape(name).reduce(1, *)
+        guard let file, let key = keys[name] else {
+            return [Float](repeating: name.hasSuffix("running_var") ? 1 : 0, count: count)
+        }
+        do {
+            return try file.floats(key)
+        } catch {
+            firstError = firstError ?? error
+            return [Float](repeating: 0, count: count)
+        }
     }
 
     /// The shape of a tensor of the spec (the spec's shape, which the file's matched).
@@ -94,16 +110,14 @@ enum CheckpointLoader {
         if !missing.isEmpty { throw .missingTensors(names: missing, path: file.path) }
         if !unexpected.isEmpty { throw .unexpectedTensors(names: unexpected.sorted(), path: file.path) }
 
-        var values: [String: [Float]] = [:]
         for t in spec {
             let key = fileKeyFor[t.name]!
             let found = file.shape(key)!
             guard shapeMatches(found: found, expected: t.shape) else {
                 throw .shapeMismatch(tensor: key, expected: t.shape, found: found, path: file.path)
             }
-            values[t.name] = try file.floats(key)
         }
-        return CheckpointTensors(path: file.path, values: values, spec: spec)
+        return CheckpointTensors(file: file, path: file.path, keys: fileKeyFor, spec: spec)
     }
 
     /// Whether the file holds exactly the spec's tensors with fitting shapes (reads no data).
