@@ -22,6 +22,29 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// The 1×1 GEMMs run over the rows of the whole batch in blocks that span images; every
+    /// output row must still come out exactly as it does when its image runs alone.
+    func testAnImagesResultDoesNotDependOnItsBatch() throws {
+        let info = try ModelRegistry.model(named: "m2")
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("w.safetensors").path
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 5), to: path)
+        let model = try Model(info: info, weights: SafeTensorsFile(path: path))
+        let (batch, height, width) = (3, 96, 128)
+        let image = 3 * height * width
+        let values = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: 6)
+        let together = try model.makeSession(batch: batch, height: height, width: width, threads: 2)
+            .run(Tensor(shape: [batch, 3, height, width], values: values))
+        let alone = try model.makeSession(batch: 1, height: height, width: width, threads: 2)
+        let classes = together.logits.shape[1]
+        for n in 0..<batch {
+            let one = try alone.run(Tensor(shape: [1, 3, height, width],
+                                           values: Array(values[n * image..<(n + 1) * image])))
+            XCTAssertEqual(one.logits.values, Array(together.logits.values[n * classes..<(n + 1) * classes]), "image \(n)")
+        }
+    }
+
     /// OpenBLAS 0.3.21 may take an AVX-512 CPU for Haswell (it does for some AMD Zen parts);
     /// the engine then switches it to the SkylakeX kernels. Reproduced by forcing Haswell.
     func testMisdetectedCoreIsSwitchedToAVX512Kernels() throws {

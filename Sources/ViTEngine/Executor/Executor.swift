@@ -65,8 +65,9 @@ final class Executor {
         arena.baseAddress! + plan.valueOffsets[v.index]
     }
 
-    /// Runs one node as independent work items spread over the pool. How a layer is cut into
-    /// items depends only on its per-image shape, never on the batch size or thread count, so an
+    /// Runs one node as independent work items spread over the pool. Each output element is
+    /// computed by the same arithmetic however the layer is cut (by per-image shape alone, or, for
+    /// the 1×1 GEMMs, by rows that never split a sum), never depending on the thread count, so an
     /// image's result is bit-identical however it is batched and however many threads run.
     private func execute(_ node: Node, scratch: UnsafeMutablePointer<Float>) {
         let inShape = graph.values[node.input.index].shape
@@ -95,14 +96,17 @@ final class Executor {
                     scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case let .pointwise(weight, bias, activation):
-            let rows = graph.values[node.input.index].rowsPerImage, cin = inShape.last!, cout = outShape.last!
+            // One GEMM over the rows of the whole batch: the packed GEMM computes every output row
+            // with the same arithmetic whatever block it falls in (K is never split), so blocks may
+            // span images without changing any result, and a batch reuses each weight panel
+            // across images instead of streaming the weights once per image.
+            let rows = batch * graph.values[node.input.index].rowsPerImage, cin = inShape.last!, cout = outShape.last!
             let blocks = Partition.gemmBlocks(rows: rows, columns: cout)
-            pool.run(items: batch * blocks.count) { item, _ in
-                let (n, block) = item.quotientAndRemainder(dividingBy: blocks.count)
+            pool.run(items: blocks.count) { block, _ in
                 let (r, c) = blocks.ranges(block)
-                let offset = (n * rows + r.lowerBound) * cout + c.lowerBound
+                let offset = r.lowerBound * cout + c.lowerBound
                 ConvolutionKernels.pointwise(
-                    x: x + (n * rows + r.lowerBound) * cin, rows: r.count, cin: cin,
+                    x: x + r.lowerBound * cin, rows: r.count, cin: cin,
                     weight: p[weight], firstColumn: c.lowerBound, bias: p[bias] + c.lowerBound,
                     cout: c.count, activation: activation, residual: residual.map { $0 + offset },
                     out: out + offset, ldOut: cout)
@@ -211,8 +215,8 @@ enum Partition {
         return Blocks(count: parts, length: outputRows, parts: parts)
     }
 
-    /// A 1×1 convolution's `rows × columns` output in blocks of about 48+ rows; a GEMM too short
-    /// to cut by rows is cut into two column halves instead.
+    /// A 1×1 convolution's `rows × columns` output (rows of the whole batch) in blocks of about 96
+    /// rows; a GEMM too short to cut by rows is cut into two column halves instead.
     struct GEMMBlocks {
         var rowParts: Int
         var columnParts: Int
@@ -227,7 +231,8 @@ enum Partition {
     }
 
     static func gemmBlocks(rows: Int, columns: Int) -> GEMMBlocks {
-        let rowParts = max(1, min(8, rows / 48))
+        // Blocks of about 96 rows: A's block stays in L2 while every weight panel streams past it.
+        let rowParts = max(1, (rows + 95) / 96)
         // Column halves must start on a 32-column weight panel.
         let columnParts = rowParts == 1 && columns >= 128 && columns % 64 == 0 ? 2 : 1
         return GEMMBlocks(rowParts: rowParts, columnParts: columnParts, rows: rows, columns: columns)
