@@ -25,6 +25,8 @@ final class LocalHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var routes: [String: Response]
     private var paths: [String] = []
+    /// Signalled by the accept thread once it has returned and closed the listener.
+    private let acceptLoopEnded = DispatchSemaphore(value: 0)
 
     /// Starts listening on an ephemeral port.
     init(routes: [String: Response]) throws {
@@ -49,10 +51,13 @@ final class LocalHTTPServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops accepting connections (those in progress finish).
+    /// Stops accepting connections (those in progress finish) and returns once the accept
+    /// thread has ended. Only that thread closes the descriptor: closed here, its number could be
+    /// reused by the next test's server before the thread's next `accept`, which would then
+    /// steal that server's connections and answer them from this server's routes.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        acceptLoopEnded.wait()
     }
 
     func url(_ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
@@ -71,11 +76,15 @@ final class LocalHTTPServer: @unchecked Sendable {
     }
 
     private func acceptLoop() {
+        defer {
+            close(listener)
+            acceptLoopEnded.signal()
+        }
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
                 if errno == EINTR { continue }
-                return  // the listener was closed
+                return  // the listener was shut down
             }
             let thread = Thread { [self] in serve(connection) }
             thread.start()
