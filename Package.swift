@@ -62,12 +62,19 @@ let package = Package(
             name: "ViTHub",
             dependencies: ["ViTEngine"]
         ),
+        // The efficiency report: measurements, Pareto fronts, CSV/JSON tables and SVG/HTML plots
+        // (a small hand-written SVG writer), kept out of the CLI so the pieces are testable.
+        .target(
+            name: "ViTReport",
+            dependencies: ["ViTEngine"]
+        ),
         .executableTarget(
             name: "VitCLI",
             dependencies: [
                 "ViTEngine",
                 "ViTHub",
                 "ViTImages",
+                "ViTReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,6 +82,10 @@ let package = Package(
             name: "ViTEngineTests",
             dependencies: ["ViTEngine", "ViTHub"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ViTReportTests",
+            dependencies: ["ViTReport"]
         ),
         .testTarget(
             name: "ViTImagesTests",

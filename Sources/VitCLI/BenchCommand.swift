@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ViTEngine
+import ViTReport
 
 /// `vit bench`: throughput and latency of the engine on this machine.
 struct BenchCommand: ParsableCommand {
@@ -18,11 +19,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(name: .long, help: "Input height.")
-    var height: Int = 224
+    @Option(name: .long, help: "Input height (default: the model's registry input size).")
+    var height: Int?
 
-    @Option(name: .long, help: "Input width.")
-    var width: Int = 224
+    @Option(name: .long, help: "Input width (default: the model's registry input size).")
+    var width: Int?
 
     @Option(name: .shortAndLong, help: "Weights file (timing does not depend on weight values).")
     var weights: String?
@@ -30,7 +31,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Warm-up seconds per batch size.")
     var warmup: Double = 1
 
-    @Option(name: .long, help: "Measured seconds per batch size.")
+    @Option(name: .long, help: "Measured seconds per batch size (at least 3 runs are timed).")
     var duration: Double = 3
 
     @Flag(name: .long, help: "Print one JSON object per batch size.")
@@ -39,11 +40,16 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Also print where the time goes, per kind of layer.")
     var profile = false
 
+    func validate() throws {
+        guard warmup >= 0, duration >= 0 else { throw ValidationError("--warmup and --duration must be ≥ 0 seconds") }
+    }
+
     func run() throws {
         do {
             let start = Date()
             let info = try ModelRegistry.model(named: model)
             let net = try weights.map { try Model.load(model, weights: $0) } ?? Model.placeholder(info)
+            let height = self.height ?? info.preprocess.height, width = self.width ?? info.preprocess.width
             var first = true
             for b in batch {
                 let session = try net.makeSession(batch: b, height: height, width: width, threads: threads)
@@ -61,7 +67,9 @@ struct BenchCommand: ParsableCommand {
                     _ = try session.run(input)
                     latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
                 } while Date() < end || latencies.count < 3
-                report(net: net, session: session, batch: b, latencies: latencies, coldStart: coldStart)
+                let result = measurement(net: net, session: session, batch: b, latencies: latencies,
+                                         coldStart: coldStart, input: "\(height)x\(width)")
+                print(try json ? result.jsonLine() : result.textLine)
                 if profile {
                     let total = session.profile.reduce(0) { $0 + $1.seconds }
                     for p in session.profile {
@@ -76,30 +84,25 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    private func report(net: Model, session: InferenceSession, batch: Int, latencies: [Double], coldStart: Double?) {
+    private func measurement(net: Model, session: InferenceSession, batch: Int, latencies: [Double],
+                             coldStart: Double?, input: String) -> BenchResult {
         let sorted = latencies.sorted()
         func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(q * Double(sorted.count)))] }
+        // Rounded to what the spread of a timing supports, so the JSON stays readable.
+        func rounded(_ x: Double, _ digits: Double) -> Double { (x * digits).rounded() / digits }
         let median = quantile(0.5)
-        let imagesPerSecond = Double(batch) / median
-        let gflops = 2 * Double(session.macs) / median / 1e9
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let fields: [(String, String)] = [
-            ("model", "\"\(net.info.name)\""), ("batch", "\(batch)"), ("threads", "\(session.threads)"), ("input", "\"\(height)x\(width)\""),
-            ("images_per_second", String(format: "%.1f", imagesPerSecond)),
-            ("images_per_second_p10", String(format: "%.1f", Double(batch) / quantile(0.9))),
-            ("images_per_second_p90", String(format: "%.1f", Double(batch) / quantile(0.1))),
-            ("latency_p50_ms", String(format: "%.3f", median * 1e3)),
-            ("latency_p99_ms", String(format: "%.3f", quantile(0.99) * 1e3)),
-            ("gflops", String(format: "%.1f", gflops)),
-            ("arena_bytes", "\(session.arenaBytes)"), ("peak_rss_bytes", "\(usage.ru_maxrss * 1024)"),
-            ("cold_start_ms", coldStart.map { String(format: "%.1f", $0 * 1e3) } ?? "null"),
-            ("blas_kernel", "\"\(BLASRuntime.configuration.kernel)\""), ("runs", "\(latencies.count)"),
-        ]
-        if json {
-            print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
-        } else {
-            print(fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
-        }
+        return BenchResult(
+            model: net.info.name, batch: batch, threads: session.threads, input: input,
+            weights: weights ?? "placeholder", parameters: net.parameterCount, macs: session.macs,
+            imagesPerSecond: rounded(Double(batch) / median, 10),
+            imagesPerSecondP10: rounded(Double(batch) / quantile(0.9), 10),
+            imagesPerSecondP90: rounded(Double(batch) / quantile(0.1), 10),
+            latencyP50Ms: rounded(median * 1e3, 1000), latencyP99Ms: rounded(quantile(0.99) * 1e3, 1000),
+            gflops: rounded(2 * Double(session.macs) / median / 1e9, 10),
+            arenaBytes: session.arenaBytes, peakRSSBytes: usage.ru_maxrss * 1024,
+            coldStartMs: coldStart.map { rounded($0 * 1e3, 10) }, blasKernel: BLASRuntime.configuration.kernel,
+            runs: latencies.count)
     }
 }

@@ -4,8 +4,9 @@ import Foundation
 
 /// Writes `data` to `path` via a temporary file in the same directory and `rename(2)`, which
 /// replaces the destination atomically, so readers see either the old file or the complete new
-/// one. The temporary file is removed on any failure. Shared by the safetensors and NPY writers.
-func writeFileAtomically(_ data: Data, to path: String) throws(EngineError) {
+/// one. The temporary file is removed on any failure. Shared by the safetensors and NPY writers,
+/// and public for the front-ends' own outputs (e.g. the efficiency report's tables and plots).
+public func writeFileAtomically(_ data: Data, to path: String) throws(EngineError) {
     let url = URL(fileURLWithPath: path)
     let directory = url.deletingLastPathComponent().path
     let temporary = directory + "/." + url.lastPathComponent + ".tmp-" + UUID().uuidString

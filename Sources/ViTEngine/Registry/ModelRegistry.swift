@@ -13,6 +13,11 @@ public struct PreprocessConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case inputSize = "input_size", mean, std, cropPct = "crop_pct", interpolation
     }
+
+    /// Input height the model was trained and published at (`inputSize[1]`).
+    public var height: Int { inputSize[1] }
+    /// Input width the model was trained and published at (`inputSize[2]`).
+    public var width: Int { inputSize[2] }
 }
 
 /// Figures published for a model, not measured by this engine.
@@ -20,7 +25,8 @@ public struct PublishedFigures: Codable, Sendable, Equatable {
     /// ImageNet-1k top-1 accuracy in percent.
     public var top1: Double
     public var paramsMillions: Double
-    /// Multiply-accumulates per 224×224 image, in billions (papers call these FLOPs).
+    /// Multiply-accumulates per image at the model's input size (`preprocess.input_size`), in
+    /// billions (papers call these FLOPs).
     public var gmacs: Double
     /// Where the figures come from.
     public var source: String
