@@ -7,7 +7,8 @@ struct VitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vit",
         abstract: "Run efficient vision transformers (EfficientViT M0–M5, ViT, DeiT, …) on the CPU.",
-        subcommands: [RunCommand.self, PlanCommand.self, BenchCommand.self, ModelsCommand.self, ClassifyCommand.self,
+        subcommands: [RunCommand.self, PlanCommand.self, BenchCommand.self, ReportCommand.self, ModelsCommand.self,
+                      ClassifyCommand.self,
                       PreprocessCommand.self, ConvertCommand.self, FetchCommand.self]
     )
 }
