@@ -89,7 +89,8 @@ struct HTMLPage {
             let one = row.batch1, best = row.best
             let mib = { (bytes: Int) in String(format: "%.1f", Double(bytes) / 1_048_576) }
             let cells: [(String, Bool)] = [
-                (row.model, false), (row.input, false), (String(format: "%.2f", Double(row.parameters) / 1e6), false),
+                (row.model + (row.measuredAs.map { " (measured as \($0): same graph)" } ?? ""), false),
+                (row.input, false), (String(format: "%.2f", Double(row.parameters) / 1e6), false),
                 (String(format: "%.3f", row.gmacs), false), (String(format: "%.1f", row.published.top1), true),
                 (String(format: "%.1f", one.imagesPerSecond), false), (String(format: "%.2f", one.latencyP50Ms), false),
                 (String(format: "%.2f", one.latencyP99Ms), false), ("\(best.batch)", false),

@@ -184,9 +184,14 @@ public struct ModelRow: Codable, Sendable, Equatable {
     public var measurements: [BenchResult]
     /// Why the batch-size search stopped where it did.
     public var searchStop: String
+    /// When another registered model has the same architecture and input size (the same graph,
+    /// e.g. DeiT-Ti and ViT-Ti with placeholder weights), its measurements are used for this one
+    /// too, and this names it; `nil` when the model was measured itself. Measuring one graph
+    /// twice would only add noise, and noise could put the less accurate twin on a front.
+    public var measuredAs: String?
 
     public init(model: String, family: String, input: String, published: PublishedFigures,
-                measurements: [BenchResult], searchStop: String) {
+                measurements: [BenchResult], searchStop: String, measuredAs: String? = nil) {
         precondition(!measurements.isEmpty, "a row needs at least the batch-1 measurement")
         self.model = model
         self.family = family
@@ -194,10 +199,11 @@ public struct ModelRow: Codable, Sendable, Equatable {
         self.published = published
         self.measurements = measurements
         self.searchStop = searchStop
+        self.measuredAs = measuredAs
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, family, input, published, measurements, searchStop = "search_stop"
+        case model, family, input, published, measurements, searchStop = "search_stop", measuredAs = "measured_as"
     }
 
     public init(from decoder: Decoder) throws {
@@ -209,7 +215,8 @@ public struct ModelRow: Codable, Sendable, Equatable {
         self.init(model: try c.decode(String.self, forKey: .model), family: try c.decode(String.self, forKey: .family),
                   input: try c.decode(String.self, forKey: .input),
                   published: try c.decode(PublishedFigures.self, forKey: .published),
-                  measurements: measurements, searchStop: try c.decode(String.self, forKey: .searchStop))
+                  measurements: measurements, searchStop: try c.decode(String.self, forKey: .searchStop),
+                  measuredAs: try c.decodeIfPresent(String.self, forKey: .measuredAs))
     }
 
     /// The batch-1 measurement (latency, memory of one image at a time).

@@ -81,44 +81,35 @@ struct ReportCommand: ParsableCommand {
         log("vit report: \(selected.count) model(s), \(threads) thread(s), \(warmup) s warm-up + \(duration) s "
             + "per batch size, " + (maxBatch == 1 ? "batch size 1 only" : "batch sizes 1, 2, 4, … up to \(maxBatch)")
             + "; writing \(output)/")
+        var measuredInfos: [ModelInfo] = []
         for (i, info) in selected.enumerated() {
-            let started = Date()
             let tag = "[\(i + 1)/\(selected.count)] \(info.name)"
-            log("\(tag): \(info.preprocess.height)x\(info.preprocess.width), "
-                + (weightFiles[info.name].map { "weights \($0)" } ?? "placeholder weights"))
-            var measured: [BenchResult] = []
-            var stop = ""
-            var failure: String?
-            search: while true {
-                switch search.next(after: measured) {
-                case .stop(let reason):
-                    stop = reason
-                    break search
-                case .measure(let batch):
-                    switch child.measure(benchArguments(info, batch: batch, threads: threads, weights: weightFiles[info.name])) {
-                    case .measured(let result):
-                        measured.append(result)
-                        log("\(tag) batch \(batch): " + describe(result, previous: measured.dropLast().last))
-                    case .failed(let message):
-                        if batch == 1 { failure = message } else { stop = "batch \(batch) failed: \(message)" }
-                        log("\(tag) batch \(batch): failed: \(message)")
-                        break search
-                    case .interrupted:
-                        return try finishInterrupted(&report)
-                    }
-                }
-            }
-            report.pending.removeFirst()
-            if let failure {
-                report.failures.append(.init(model: info.name, error: failure))
+            let twin = weightFiles[info.name] == nil ? measuredInfos.first { other in
+                other.architecture == info.architecture && other.preprocess.inputSize == info.preprocess.inputSize
+                    && weightFiles[other.name] == nil
+            } : nil
+            let outcome: Outcome
+            if let twin, let row = report.models.first(where: { $0.model == twin.name }) {
+                log("\(tag): same architecture and input size as \(twin.name): its measurements are used")
+                outcome = .measured(row.measurements, stop: row.searchStop, measuredAs: twin.name)
             } else {
-                let row = ModelRow(model: info.name, family: info.family, input: "\(info.preprocess.height)x\(info.preprocess.width)",
-                                   published: .init(top1: info.published.top1, paramsMillions: info.published.paramsMillions,
-                                                    gmacs: info.published.gmacs, source: info.published.source),
-                                   measurements: measured, searchStop: stop)
-                report.models.append(row)
-                log("\(tag): best batch \(row.best.batch), \(String(format: "%.1f", row.best.imagesPerSecond)) img/s "
-                    + "(\(stop)); \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+                outcome = measure(info, tag: tag, search: search, threads: threads, weights: weightFiles[info.name],
+                                  child: child)
+            }
+            switch outcome {
+            case .failed(let message):
+                report.pending.removeFirst()
+                report.failures.append(.init(model: info.name, error: message))
+            case let .measured(measurements, stop, measuredAs):
+                report.pending.removeFirst()
+                report.models.append(ModelRow(
+                    model: info.name, family: info.family, input: "\(info.preprocess.height)x\(info.preprocess.width)",
+                    published: .init(top1: info.published.top1, paramsMillions: info.published.paramsMillions,
+                                     gmacs: info.published.gmacs, source: info.published.source),
+                    measurements: measurements, searchStop: stop, measuredAs: measuredAs))
+                measuredInfos.append(info)
+            case .interrupted:
+                return try finishInterrupted(&report)
             }
             try ReportFiles.write(report, to: output)
             if child.interrupted { return try finishInterrupted(&report) }
@@ -135,6 +126,43 @@ struct ReportCommand: ParsableCommand {
             log("\(report.failures.count) model(s) could not be measured: "
                 + report.failures.map(\.model).joined(separator: ", "))
             throw ExitCode(2)
+        }
+    }
+
+    private enum Outcome {
+        case measured([BenchResult], stop: String, measuredAs: String?)
+        case failed(String)
+        case interrupted
+    }
+
+    /// One model: batch 1, then the batch-size search, each measurement in its own `vit bench`.
+    private func measure(_ info: ModelInfo, tag: String, search: BatchSearch, threads: Int, weights: String?,
+                         child: BenchChildProcess) -> Outcome {
+        let started = Date()
+        log("\(tag): \(info.preprocess.height)x\(info.preprocess.width), " + (weights.map { "weights \($0)" } ?? "placeholder weights"))
+        var measured: [BenchResult] = []
+        while true {
+            switch search.next(after: measured) {
+            case .stop(let reason):
+                let best = BatchSearch.best(of: measured) ?? measured[0]
+                log("\(tag): best batch \(best.batch), \(String(format: "%.1f", best.imagesPerSecond)) img/s (\(reason)); "
+                    + "\(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+                return .measured(measured, stop: reason, measuredAs: nil)
+            case .measure(let batch):
+                switch child.measure(benchArguments(info, batch: batch, threads: threads, weights: weights)) {
+                case .measured(let result):
+                    measured.append(result)
+                    log("\(tag) batch \(batch): " + describe(result, previous: measured.dropLast().last))
+                case .failed(let message):
+                    log("\(tag) batch \(batch): failed: \(message)")
+                    // Batch 1 failing means the model cannot be measured; a larger batch failing
+                    // (e.g. an arena above the engine's limit) only ends the search.
+                    if measured.isEmpty { return .failed(message) }
+                    return .measured(measured, stop: "batch \(batch) failed: \(message)", measuredAs: nil)
+                case .interrupted:
+                    return .interrupted
+                }
+            }
         }
     }
 
