@@ -64,6 +64,9 @@ struct ReportCommand: ParsableCommand {
     private func measureAll() throws {
         let selected = try selectedModels()
         let weightFiles = try weightsByModel()
+        if let stray = weightFiles.keys.sorted().first(where: { name in !selected.contains { $0.name == name } }) {
+            throw ValidationError("--weights names \(stray), which is not among the models to measure")
+        }
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         let memoryLimitBytes = memoryLimit.map { $0 << 20 } ?? Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
         let search = BatchSearch(maxBatch: maxBatch, minGain: minGain / 100, memoryLimitBytes: memoryLimitBytes)

@@ -111,6 +111,18 @@ final class CLIReportTests: XCTestCase {
         XCTAssertEqual(leftovers, [], "no temporary files left behind")
     }
 
+    func testRealWeightsAreUsedAndSaidSo() throws {
+        let pth = Fixtures.path("pth/m0_cream_f16.pth")
+        let result = try VitProcess.run(["report", "--models", "m0", "--weights", "m0=\(pth)", "--max-batch", "1",
+                                         "-o", directory] + quick)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("weights \(pth)"), result.stderr)
+        let report = try json()
+        XCTAssertTrue((report["weights_note"] as? String)?.contains("Real weights for efficientvit_m0: \(pth)") == true)
+        let lines = try csv()
+        XCTAssertEqual(lines[1][try XCTUnwrap(lines[0].firstIndex(of: "weights"))], pth)
+    }
+
     func testBadArgumentsFailBeforeAnythingIsWritten() throws {
         let unknown = try VitProcess.run(["report", "--models", "m0", "nope", "-o", directory])
         XCTAssertEqual(unknown.status, 1)
@@ -118,6 +130,10 @@ final class CLIReportTests: XCTestCase {
         let weights = try VitProcess.run(["report", "--models", "m0", "--weights", "m0", "-o", directory])
         XCTAssertNotEqual(weights.status, 0)
         XCTAssertTrue(weights.stderr.contains("MODEL=FILE"), weights.stderr)
+        let stray = try VitProcess.run(["report", "--models", "m1", "--weights", "m0=\(Fixtures.path("pth/m0_cream_f16.pth"))",
+                                        "-o", directory])
+        XCTAssertNotEqual(stray.status, 0)
+        XCTAssertTrue(stray.stderr.contains("efficientvit_m0, which is not among the models"), stray.stderr)
         let missing = try VitProcess.run(["report", "--weights", "m0=/nonexistent.pth", "-o", directory])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("/nonexistent.pth"), missing.stderr)
