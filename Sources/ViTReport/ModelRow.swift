@@ -25,6 +25,9 @@ public struct PublishedFigures: Codable, Sendable, Equatable {
 public struct ModelRow: Codable, Sendable, Equatable {
     public var model: String
     public var family: String
+    /// The model's class in the taxonomy of Nauen et al. (e.g. `baseline (ViT)`); the plots
+    /// colour points by it.
+    public var taxonomy: String
     /// Input height × width, the model's registry input size.
     public var input: String
     public var published: PublishedFigures
@@ -38,11 +41,12 @@ public struct ModelRow: Codable, Sendable, Equatable {
     /// twice would only add noise, and noise could put the less accurate twin on a front.
     public var measuredAs: String?
 
-    public init(model: String, family: String, input: String, published: PublishedFigures,
+    public init(model: String, family: String, taxonomy: String, input: String, published: PublishedFigures,
                 measurements: [BenchResult], searchStop: String, measuredAs: String? = nil) {
         precondition(!measurements.isEmpty, "a row needs at least the batch-1 measurement")
         self.model = model
         self.family = family
+        self.taxonomy = taxonomy
         self.input = input
         self.published = published
         self.measurements = measurements
@@ -51,7 +55,7 @@ public struct ModelRow: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, family, input, published, measurements, searchStop = "search_stop", measuredAs = "measured_as"
+        case model, family, taxonomy, input, published, measurements, searchStop = "search_stop", measuredAs = "measured_as"
     }
 
     public init(from decoder: Decoder) throws {
@@ -61,6 +65,7 @@ public struct ModelRow: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .measurements, in: c, debugDescription: "no measurement")
         }
         self.init(model: try c.decode(String.self, forKey: .model), family: try c.decode(String.self, forKey: .family),
+                  taxonomy: try c.decode(String.self, forKey: .taxonomy),
                   input: try c.decode(String.self, forKey: .input),
                   published: try c.decode(PublishedFigures.self, forKey: .published),
                   measurements: measurements, searchStop: try c.decode(String.self, forKey: .searchStop),

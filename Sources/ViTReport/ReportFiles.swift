@@ -46,7 +46,7 @@ public enum ReportFiles {
     public static func plot(_ metric: Metric, of report: Report) -> ScatterPlot {
         let front = report.front(metric)
         let points = report.models.map { row in
-            ScatterPlot.Point(label: row.model, x: metric.value(of: row), y: row.published.top1, group: row.family,
+            ScatterPlot.Point(label: row.model, x: metric.value(of: row), y: row.published.top1, group: row.taxonomy,
                               onFront: front.contains(row.model))
         }
         let subtitle = "\(report.models.count) model(s), \(report.settings.threads) thread(s), \(report.machine.cpu); "

@@ -106,7 +106,8 @@ struct ReportCommand: ParsableCommand {
             case let .measured(measurements, stop, measuredAs):
                 report.pending.removeFirst()
                 report.models.append(ModelRow(
-                    model: info.name, family: info.family, input: "\(info.preprocess.height)x\(info.preprocess.width)",
+                    model: info.name, family: info.family, taxonomy: info.taxonomy,
+                    input: "\(info.preprocess.height)x\(info.preprocess.width)",
                     published: .init(top1: info.published.top1, paramsMillions: info.published.paramsMillions,
                                      gmacs: info.published.gmacs, source: info.published.source),
                     measurements: measurements, searchStop: stop, measuredAs: measuredAs))

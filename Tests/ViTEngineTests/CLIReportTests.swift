@@ -111,6 +111,22 @@ final class CLIReportTests: XCTestCase {
         XCTAssertEqual(leftovers, [], "no temporary files left behind")
     }
 
+    /// DeiT-Ti and ViT-Ti are one graph with different weights: measured once, and only the more
+    /// accurate one is on the speed front (measuring twice would let noise decide).
+    func testModelsWithTheSameGraphShareOneMeasurement() throws {
+        let result = try VitProcess.run(["report", "--models", "vit-ti", "deit-ti", "--max-batch", "1", "-o", directory]
+                                        + quick)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("[2/2] deit_tiny_patch16_224: same architecture and input size as "
+                                             + "vit_tiny_patch16_224"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("[2/2] deit_tiny_patch16_224 batch 1"), "not measured again")
+        let models = try XCTUnwrap(try json()["models"] as? [[String: Any]])
+        XCTAssertEqual(models.map { $0["measured_as"] as? String }, [nil, "vit_tiny_patch16_224"])
+        let fronts = try XCTUnwrap(try json()["pareto_fronts"] as? [String: [String]])
+        XCTAssertEqual(fronts["throughput"], ["vit_tiny_patch16_224"])
+        XCTAssertEqual(fronts["parameters"], ["vit_tiny_patch16_224"])
+    }
+
     func testRealWeightsAreUsedAndSaidSo() throws {
         let pth = Fixtures.path("pth/m0_cream_f16.pth")
         let result = try VitProcess.run(["report", "--models", "m0", "--weights", "m0=\(pth)", "--max-batch", "1",

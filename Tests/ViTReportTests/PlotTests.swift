@@ -102,6 +102,31 @@ final class PlotTests: XCTestCase {
         XCTAssertGreaterThan(cy[0], cy[1], "larger y is higher up (smaller SVG y)")
     }
 
+    func testLegendWrapsInsideThePlotWidth() throws {
+        let groups = ["baseline (ViT)", "hybrid attention-CNN (EfficientViT)", "window (Swin)", "token mixing (PoolFormer)",
+                      "sparse attention (Longformer)", "fixed attention (FNet)"]
+        let points = groups.enumerated().map {
+            ScatterPlot.Point(label: "m\($0.offset)", x: Double($0.offset + 1), y: Double(60 + $0.offset), group: $0.element,
+                              onFront: true)
+        }
+        let plot = ScatterPlot(title: "t", subtitle: "s", xTitle: "x", yTitle: "y", xScale: .logarithmic,
+                               yScale: .linear, points: points)
+        let xml = XMLElements.parse(plot.svg)
+        for group in groups { XCTAssertTrue(xml.texts.contains(group), group) }
+        // Every legend entry starts left of the right edge with room for its text.
+        let entries = zip(xml.texts, xml.elements("text")).filter { groups.contains($0.0) }
+        XCTAssertEqual(entries.count, groups.count)
+        for (name, attributes) in entries {
+            let x = try XCTUnwrap(attributes["x"].flatMap(Double.init))
+            XCTAssertLessThanOrEqual(x + Double(name.count) * 7, plot.width - 24, name)
+        }
+        XCTAssertGreaterThan(Set(entries.compactMap { $0.1["y"] }).count, 1, "more than one legend line")
+        // The plot area starts below the last legend line.
+        let frame = try XCTUnwrap(xml.elements("rect").first { $0["stroke"] == "#333" })
+        let lastLegendLine = entries.compactMap { $0.1["y"].flatMap(Double.init) }.max() ?? 0
+        XCTAssertGreaterThan(try XCTUnwrap(frame["y"].flatMap(Double.init)), lastLegendLine)
+    }
+
     func testLabelsDoNotOverlapWhenThereIsRoom() {
         var placer = LabelPlacer(bounds: (0, 0, 800, 600))
         let dots = [(400.0, 300.0), (410.0, 302.0), (420.0, 298.0)]

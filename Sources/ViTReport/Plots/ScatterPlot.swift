@@ -2,7 +2,8 @@ import Foundation
 
 /// A labelled scatter plot with a marked Pareto front, rendered as SVG: each point is a model,
 /// named beside its dot; models on the front get filled dots joined by a line, the others hollow
-/// dots (as in Nauen et al.'s plots, with one colour per model family).
+/// dots (as in Nauen et al.'s plots, with one colour per group, e.g. the
+/// model's class in their taxonomy).
 public struct ScatterPlot: Sendable {
     public struct Point: Sendable {
         public var label: String
@@ -52,7 +53,8 @@ public struct ScatterPlot: Sendable {
     /// The plot area, in SVG pixels.
     private var left: Double { 76 }
     private var right: Double { width - 24 }
-    private var top: Double { 100 }
+    /// Below the titles and the legend, which takes as many lines as its entries need.
+    private var top: Double { 100 + 18 * Double(legendLayout.lines - 1) }
     private var bottom: Double { height - 62 }
 
     /// The plot as a standalone SVG document.
@@ -62,12 +64,12 @@ public struct ScatterPlot: Sendable {
 
     /// The plot as an `<svg>` element (to embed in HTML).
     public var element: SVGElement {
-        let shown = points.filter { $0.x.isFinite && $0.y.isFinite && (xScale == .linear || $0.x > 0) }
+        let shown = self.shown
         let xAxis = Axis(covering: shown.map(\.x), scale: xScale)
         let yAxis = Axis(covering: shown.map(\.y), scale: yScale)
         let px = { (x: Double) in left + xAxis.fraction(x) * (right - left) }
         let py = { (y: Double) in bottom - yAxis.fraction(y) * (bottom - top) }
-        let groups = shown.reduce(into: [String]()) { if !$0.contains($1.group) { $0.append($1.group) } }
+        let groups = self.groups
         let colour = { (group: String) in Self.palette[(groups.firstIndex(of: group) ?? 0) % Self.palette.count] }
 
         var children: [SVGElement] = [
@@ -77,7 +79,7 @@ public struct ScatterPlot: Sendable {
             text("Filled: on the Pareto front (the line). Hollow: \(dominatedNote).", x: left, y: 60,
                  size: 12, fill: "#555"),
         ]
-        children += legend(groups: groups, colour: colour)
+        children += legend(colour: colour)
         children += grid(xAxis: xAxis, yAxis: yAxis, px: px, py: py)
         children.append(SVGElement("rect", [("x", n(left)), ("y", n(top)), ("width", n(right - left)),
                                              ("height", n(bottom - top)), ("fill", "none"), ("stroke", "#333")]))
@@ -131,19 +133,43 @@ public struct ScatterPlot: Sendable {
         return out
     }
 
-    /// One line above the plot area: a dot per group, then the front's line.
-    private func legend(groups: [String], colour: (String) -> String) -> [SVGElement] {
-        var out: [SVGElement] = []
-        var x = left
-        let y = 84.0
-        for group in groups {
-            out.append(SVGElement("circle", [("cx", n(x + 5)), ("cy", n(y - 4)), ("r", "5"), ("fill", colour(group))]))
-            out.append(text(group, x: x + 14, y: y, size: 12))
-            x += 24 + Double(group.count) * 7
+    /// The points that can be drawn (finite, and positive on a log axis).
+    private var shown: [Point] {
+        points.filter { $0.x.isFinite && $0.y.isFinite && (xScale == .linear || $0.x > 0) }
+    }
+
+    /// Groups in order of first appearance.
+    private var groups: [String] {
+        shown.reduce(into: [String]()) { if !$0.contains($1.group) { $0.append($1.group) } }
+    }
+
+    /// Where each legend entry goes — a dot per group, then the front's line — wrapping to a new
+    /// line when the next entry would pass the right edge. `nil` group: the front's entry.
+    private var legendLayout: (entries: [(group: String?, x: Double, y: Double)], lines: Int) {
+        var entries: [(group: String?, x: Double, y: Double)] = []
+        var x = left, y = 84.0, lines = 1
+        for group in groups.map(Optional.some) + [nil] {
+            let width = 24 + Double((group ?? "Pareto front").count) * 7 + (group == nil ? 20 : 0)
+            if x > left, x + width > right {
+                x = left
+                y += 18
+                lines += 1
+            }
+            entries.append((group, x, y))
+            x += width
         }
-        out.append(line(x + 4, y - 4, x + 28, y - 4, stroke: "#111", width: 1.5))
-        out.append(text("Pareto front", x: x + 34, y: y, size: 12))
-        return out
+        return (entries, lines)
+    }
+
+    private func legend(colour: (String) -> String) -> [SVGElement] {
+        legendLayout.entries.flatMap { entry -> [SVGElement] in
+            let (x, y) = (entry.x, entry.y)
+            guard let group = entry.group else {
+                return [line(x, y - 4, x + 24, y - 4, stroke: "#111", width: 1.5), text("Pareto front", x: x + 30, y: y, size: 12)]
+            }
+            return [SVGElement("circle", [("cx", n(x + 5)), ("cy", n(y - 4)), ("r", "5"), ("fill", colour(group))]),
+                    text(group, x: x + 14, y: y, size: 12)]
+        }
     }
 
     private func n(_ v: Double) -> String { SVGElement.number(v) }
