@@ -1,4 +1,4 @@
-// GEMM for 1×1 convolutions against weights packed once at load time.
+// GEMM for 1×1 and dense convolutions against weights packed once at load time.
 //
 // C[M×N] = epilogue(A[M×K] · B[K×N]) where B (the layer's weights) was packed by
 // vit_pack_weights into panels of 32 columns, each panel K rows of 32 contiguous floats, so the
@@ -28,54 +28,76 @@ void vit_pack_weights(const float *w, int k, int n, float *packed) {
     }
 }
 
-// One R×(16·NV) tile with AVX-512: R and NV are constants at every call site, so the loops
-// unroll and the 2·R accumulators live in registers. `residual` may alias `c` (in place).
-#define TILE_ARGS int k, const float *restrict a, long lda, const float *restrict panel, \
-    const float *restrict bias, int act, const float *residual, long ldr, float *c, long ldc
+// K as segments: a tile's sum runs over `segments` runs of `run` rows of the packed weight;
+// segment t reads A at a + offsets[t] (offsets NULL: one segment at offset 0). A plain GEMM is one
+// segment of K; a convolution over a padded channels-last band has one segment per kernel row ky
+// (its kx and input channels are contiguous in the band). The sum is always accumulated in K's
+// order, one FMA per term, so a 1×1 conv and an im2col GEMM give the same bits.
+#define TILE_ARGS int segments, int run, const long *offsets, const float *restrict a, long lda, \
+    const float *restrict panel, const float *restrict bias, int cols, int act, const float *residual, \
+    long ldr, float *c, long ldc
 
+// One R×(16·NV) tile with AVX-512: R and NV are constants at every call site, so the loops
+// unroll and the 2·R accumulators live in registers. Columns beyond `cols` (< 16·NV at the end of
+// a layer whose width is not a multiple of 16) are neither read from bias/residual nor stored.
+// `residual` may alias `c` (in place).
 __attribute__((target("avx512f"), always_inline))
 static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
     __m512 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int i = 0; i < R; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    for (int p = 0; p < k; p++) {
-        const __m512 b0 = _mm512_loadu_ps(panel + (long)p * NR);
-        const __m512 b1 = NV > 1 ? _mm512_loadu_ps(panel + (long)p * NR + 16) : _mm512_setzero_ps();
+    const float *b = panel;
+    for (int t = 0; t < segments; t++) {
+        const float *at = offsets ? a + offsets[t] : a;
+        for (int p = 0; p < run; p++, b += NR) {
+            const __m512 b0 = _mm512_loadu_ps(b);
+            const __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : _mm512_setzero_ps();
 #pragma clang loop unroll(full)
-        for (int i = 0; i < R; i++) {
-            const __m512 ai = _mm512_set1_ps(a[(long)i * lda + p]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            if (NV > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            for (int i = 0; i < R; i++) {
+                const __m512 ai = _mm512_set1_ps(at[(long)i * lda + p]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                if (NV > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
         }
     }
+    const __mmask16 masks[2] = {
+        cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1),
+        cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : (__mmask16)0,
+    };
 #pragma clang loop unroll(full)
     for (int j = 0; j < NV; j++) {
-        const __m512 b = _mm512_loadu_ps(bias + 16 * j);
+        const __m512 bj = _mm512_maskz_loadu_ps(masks[j], bias + 16 * j);
 #pragma clang loop unroll(full)
         for (int i = 0; i < R; i++) {
-            __m512 v = _mm512_add_ps(acc[i][j], b);
-            if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (long)i * ldr + 16 * j));
+            __m512 v = _mm512_add_ps(acc[i][j], bj);
+            if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(masks[j], residual + (long)i * ldr + 16 * j));
             if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
             if (act == VIT_ACT_GELU) v = vit_gelu16(v);
-            _mm512_storeu_ps(c + (long)i * ldc + 16 * j, v);
+            _mm512_mask_storeu_ps(c + (long)i * ldc + 16 * j, masks[j], v);
         }
     }
 }
 
 #define DEFINE_TILE(R, NV) \
     __attribute__((target("avx512f"), noinline)) \
-    static void tile_##R##x##NV(TILE_ARGS) { tile_avx512(R, NV, k, a, lda, panel, bias, act, residual, ldr, c, ldc); }
+    static void tile_##R##x##NV(TILE_ARGS) { \
+        tile_avx512(R, NV, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc); \
+    }
 DEFINE_TILE(12, 2) DEFINE_TILE(8, 2) DEFINE_TILE(4, 2) DEFINE_TILE(2, 2) DEFINE_TILE(1, 2)
 DEFINE_TILE(12, 1) DEFINE_TILE(8, 1) DEFINE_TILE(4, 1) DEFINE_TILE(2, 1) DEFINE_TILE(1, 1)
 
 typedef void (*tile_fn)(TILE_ARGS);
 
 // Any CPU: the same arithmetic, one output at a time (bias, then the residual, then the activation).
-static void tile_portable(int rows, int cols, TILE_ARGS) {
+static void tile_portable(int rows, TILE_ARGS) {
     for (int i = 0; i < rows; i++) {
         for (int j = 0; j < cols; j++) {
             float sum = 0;
-            for (int p = 0; p < k; p++) sum += a[(long)i * lda + p] * panel[(long)p * NR + j];
+            const float *b = panel + j;
+            for (int t = 0; t < segments; t++) {
+                const float *at = (offsets ? a + offsets[t] : a) + (long)i * lda;
+                for (int p = 0; p < run; p++, b += NR) sum += at[p] * *b;
+            }
             float v = sum + bias[j];
             if (residual) v += residual[(long)i * ldr + j];
             v = vit_activate(v, act);
@@ -90,12 +112,15 @@ void vit_gemm_use_portable(int on) { portable_only = on; }
 
 static int has_avx512(void) { return vit_cpu_has_avx512() && !portable_only; }
 
-void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
-                     const float *bias, int act, const float *residual, long ldr, float *c, long ldc) {
+// c[m×n] over the panels of n: rows in tiles of 12, then 8, 4, 2, 1.
+static void gemm_segments(int m, int n, int segments, int run, const long *offsets, const float *a, long lda,
+                          const float *packed, const float *bias, int act, const float *residual, long ldr,
+                          float *c, long ldc) {
     static const int heights[] = {12, 8, 4, 2, 1};
     static const tile_fn wide[] = {tile_12x2, tile_8x2, tile_4x2, tile_2x2, tile_1x2};
     static const tile_fn narrow[] = {tile_12x1, tile_8x1, tile_4x1, tile_2x1, tile_1x1};
     const int vector = has_avx512();
+    const long k = (long)segments * run;
     for (int n0 = 0; n0 < n; n0 += NR) {
         const float *panel = packed + (long)(n0 / NR) * k * NR;
         const int cols = n - n0 < NR ? n - n0 : NR;
@@ -106,11 +131,66 @@ void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float 
                 const float *arow = a + (long)m0 * lda;
                 float *crow = c + (long)m0 * ldc + n0;
                 if (!vector) {
-                    tile_portable(heights[h], cols, k, arow, lda, panel, bias + n0, act, res, ldr, crow, ldc);
+                    tile_portable(heights[h], segments, run, offsets, arow, lda, panel, bias + n0, cols, act,
+                                  res, ldr, crow, ldc);
                 } else {
-                    (cols == NR ? wide : narrow)[h](k, arow, lda, panel, bias + n0, act, res, ldr, crow, ldc);
+                    (cols > 16 ? wide : narrow)[h](segments, run, offsets, arow, lda, panel, bias + n0, cols, act,
+                                                   res, ldr, crow, ldc);
                 }
             }
         }
+    }
+}
+
+void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
+                     const float *bias, int act, const float *residual, long ldr, float *c, long ldc) {
+    gemm_segments(m, n, 1, k, 0, a, lda, packed, bias, act, residual, ldr, c, ldc);
+}
+
+// The input rows a block of output rows reads, as a zero-padded channels-last band: rows of
+// (width + 2·pad)·cin floats, so that every kernel tap of every output pixel is in bounds and an
+// output row is a GEMM whose A rows are `stride · cin` floats apart.
+static void fill_band(const float *x, int channels_last, int height, int width, int cin, int pad,
+                      int first_row, int rows, float *band) {
+    const long padded = (long)(width + 2 * pad) * cin;
+    for (int r = 0; r < rows; r++) {
+        const int iy = first_row + r;
+        float *dst = band + r * padded;
+        if (iy < 0 || iy >= height) {
+            memset(dst, 0, sizeof(float) * padded);
+            continue;
+        }
+        memset(dst, 0, sizeof(float) * pad * cin);
+        if (channels_last) {
+            memcpy(dst + (long)pad * cin, x + (long)iy * width * cin, sizeof(float) * width * cin);
+        } else {
+            const long plane = (long)height * width;
+            for (int ix = 0; ix < width; ix++) {
+                for (int ch = 0; ch < cin; ch++) dst[(long)(pad + ix) * cin + ch] = x[ch * plane + (long)iy * width + ix];
+            }
+        }
+        memset(dst + (long)(pad + width) * cin, 0, sizeof(float) * pad * cin);
+    }
+}
+
+static int band_rows(int out_rows, int kernel, int stride) { return (out_rows - 1) * stride + kernel; }
+
+long vit_conv2d_scratch_count(int cin, int width, int kernel, int stride, int pad, int out_rows) {
+    return (long)band_rows(out_rows, kernel, stride) * (width + 2 * pad) * cin;
+}
+
+void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
+                            int stride, int pad, const float *packed, const float *bias, int cout, int act,
+                            int oy0, int oy1, float *scratch, float *out) {
+    if (oy1 <= oy0) return;
+    const int ow = (width + 2 * pad - kernel) / stride + 1;
+    const long padded = (long)(width + 2 * pad) * cin;
+    fill_band(x, channels_last, height, width, cin, pad, oy0 * stride - pad, band_rows(oy1 - oy0, kernel, stride),
+              scratch);
+    long offsets[kernel];
+    for (int ky = 0; ky < kernel; ky++) offsets[ky] = ky * padded;
+    for (int oy = oy0; oy < oy1; oy++) {
+        gemm_segments(ow, cout, kernel, kernel * cin, offsets, scratch + (long)(oy - oy0) * stride * padded,
+                      (long)stride * cin, packed, bias, act, 0, 0, out + (long)oy * ow * cout, cout);
     }
 }

@@ -48,14 +48,26 @@ void vit_layer_norm_rows(const float *x, long ldx, int rows, int cols, const flo
 /// Floats of a k×n weight matrix packed for vit_gemm_packed (n rounded up to panels of 32).
 long vit_packed_weights_count(int k, int n);
 
-/// Packs a row-major k×n weight matrix (n a multiple of 16) into panels of 32 columns.
+/// Packs a row-major k×n weight matrix into panels of 32 columns (zeros beyond n).
 void vit_pack_weights(const float *weight, int k, int n, float *packed);
 
 /// c[m×n] = act(a[m×k] · W + bias (+ residual)), W packed by vit_pack_weights, act one of
-/// VIT_ACT_*; n a multiple of 16 and the block starting on a panel boundary. residual may be c
+/// VIT_ACT_*; any n, the block starting on a panel boundary. residual may be c
 /// itself (in-place residual).
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
                      const float *bias, int act, const float *residual, long ldr, float *c, long ldc);
+
+/// Scratch floats vit_conv2d_packed_rows needs for `out_rows` output rows.
+long vit_conv2d_scratch_count(int cin, int width, int kernel, int stride, int pad, int out_rows);
+
+/// Output rows oy0..<oy1 of a dense convolution (groups = 1, zero padding `pad`) into the whole
+/// channels-last output image `out` ([oh, ow, cout]): out = act(conv(x) + bias). x is one image,
+/// [height, width, cin] when channels_last, else [cin, height, width]. The weight is
+/// [cout, kernel, kernel, cin] as a (kernel·kernel·cin)×cout matrix packed by vit_pack_weights;
+/// any cout. The sum runs in (ky, kx, cin) order, as the GEMM of an im2col matrix would.
+void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
+                            int stride, int pad, const float *packed, const float *bias, int cout, int act,
+                            int oy0, int oy1, float *scratch, float *out);
 
 /// Makes vit_gemm_packed take its portable path even on AVX-512 CPUs (tests of that path).
 void vit_gemm_use_portable(int on);

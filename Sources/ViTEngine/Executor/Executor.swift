@@ -199,7 +199,8 @@ enum Partition {
 
     /// Output rows of a dense convolution in blocks of up to 8 (bounds the im2col scratch).
     static func convolutionRowBlocks(outputRows: Int) -> Blocks {
-        let parts = (outputRows + 7) / 8
+        let rows = ConvolutionKernels.denseRowsPerItem
+        let parts = (outputRows + rows - 1) / rows
         return Blocks(count: parts, length: outputRows, parts: parts)
     }
 

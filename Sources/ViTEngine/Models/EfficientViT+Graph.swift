@@ -24,14 +24,10 @@ extension EfficientViT: Architecture {
         }
 
         // The stem reads the caller's NCHW input; everything after it is channels-last.
-        var inChannels = config.inChannels
         for (i, c) in patchEmbed.enumerated() {
             h = EfficientViTConfig.halved(h); w = EfficientViTConfig.halved(w)
-            x = g.add(.convolution(weight: c.weight, bias: c.bias, kernel: 3, stride: 2, padding: 1,
-                                   activation: i < 3 ? .relu : .identity, channelsLast: i > 0),
-                      input: x, outputShape: [n, h, w, c.outChannels], scratch: inChannels * 9 * min(h, 8) * w,
-                      label: "patch_embed.conv\(i + 1)")
-            inChannels = c.outChannels
+            x = g.convolution(c, x, kernel: 3, stride: 2, padding: 1, activation: i < 3 ? .relu : .identity,
+                              channelsLast: i > 0, label: "patch_embed.conv\(i + 1)")
         }
         for (s, stage) in stages.enumerated() {
             if let d = stage.downsample {

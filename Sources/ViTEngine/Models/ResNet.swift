@@ -104,20 +104,13 @@ struct ResNet: Sendable {
 extension ResNet: Architecture {
     func graph(batch n: Int, height: Int, width: Int) -> Graph {
         var g = GraphBuilder(inputShape: [n, config.inChannels, height, width])
-        /// PyTorch's output size of a k×k convolution or pooling.
-        func outSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int { (size + 2 * padding - kernel) / stride + 1 }
-        var h = outSize(height, kernel: 7, stride: 2, padding: 3), w = outSize(width, kernel: 7, stride: 2, padding: 3)
+        var h = convolutionOutputSize(height, kernel: 7, stride: 2, padding: 3)
+        var w = convolutionOutputSize(width, kernel: 7, stride: 2, padding: 3)
 
         func dense(_ c: FoldedConv, _ x: ValueID, kernel: Int, stride: Int, padding: Int, relu: Bool,
                    channelsLast: Bool = true, label: String) -> ValueID {
-            let inShape = g.shape(x), cin = channelsLast ? inShape[3] : inShape[1]
-            let inH = channelsLast ? inShape[1] : inShape[2], inW = channelsLast ? inShape[2] : inShape[3]
-            let oh = outSize(inH, kernel: kernel, stride: stride, padding: padding)
-            let ow = outSize(inW, kernel: kernel, stride: stride, padding: padding)
-            return g.add(.convolution(weight: c.weight, bias: c.bias, kernel: kernel, stride: stride, padding: padding,
-                                      activation: relu ? .relu : .identity, channelsLast: channelsLast),
-                         input: x, outputShape: [n, oh, ow, c.outChannels],
-                         scratch: cin * kernel * kernel * min(oh, 8) * ow, label: label)
+            g.convolution(c, x, kernel: kernel, stride: stride, padding: padding, activation: relu ? .relu : .identity,
+                          channelsLast: channelsLast, label: label)
         }
         func pointwise(_ c: FoldedConv, _ x: ValueID, relu: Bool, residual: ValueID? = nil, label: String) -> ValueID {
             g.linear(LinearLayer(weight: c.weight, bias: c.bias, outFeatures: c.outChannels), x,
@@ -125,7 +118,8 @@ extension ResNet: Architecture {
         }
 
         var x = dense(stem, g.graph.input, kernel: 7, stride: 2, padding: 3, relu: true, channelsLast: false, label: "conv1")
-        h = outSize(h, kernel: 3, stride: 2, padding: 1); w = outSize(w, kernel: 3, stride: 2, padding: 1)
+        h = convolutionOutputSize(h, kernel: 3, stride: 2, padding: 1)
+        w = convolutionOutputSize(w, kernel: 3, stride: 2, padding: 1)
         x = g.add(.maxPool(kernel: 3, stride: 2, padding: 1), input: x, outputShape: [n, h, w, config.stemWidth],
                   label: "maxpool")
         for (s, blocks) in stages.enumerated() {

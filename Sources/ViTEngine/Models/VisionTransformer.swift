@@ -138,10 +138,8 @@ extension VisionTransformer: Architecture {
         var g = GraphBuilder(inputShape: [n, c.inChannels, height, width])
         let grid = grid(height: height, width: width)
         let p = c.patchSize
-        let patches = g.add(.convolution(weight: patchEmbed.weight, bias: patchEmbed.bias, kernel: p, stride: p,
-                                         padding: 0, activation: .identity, channelsLast: false),
-                            input: g.graph.input, outputShape: [n, grid.height, grid.width, c.embedDim],
-                            scratch: c.inChannels * p * p * min(grid.height, 8) * grid.width, label: "patch_embed.proj")
+        let patches = g.convolution(patchEmbed, g.graph.input, kernel: p, stride: p, padding: 0, activation: .identity,
+                                    channelsLast: false, label: "patch_embed.proj")
         let tokens = c.prefixTokens + grid.height * grid.width
         var x = g.add(.embedTokens(tokenEmbedding(grid: grid)), input: patches,
                       outputShape: [n, tokens, c.embedDim], label: "pos_embed")

@@ -7,15 +7,12 @@ enum WeightLayout {
         /// `[cout, cin]` → `[cin, cout]` packed in panels of 32 output channels (see
         /// `vit_pack_weights`): 1×1 convs, read by the packed GEMM.
         case pointwise
-        /// `[cout, cin, k, k]` → `[cout, k, k, cin]`, matching the channels-last im2col rows; then,
-        /// when `packedGEMM(cout)`, transposed and packed like a 1×1 conv's weight.
+        /// `[cout, cin, k, k]` → `[cout, k, k, cin]`, matching the channels-last input band the
+        /// convolution reads, then transposed and packed like a 1×1 conv's weight.
         case dense(kernel: Int)
         /// `[c, 1, k, k]` → `[k·k, c]`: each tap's weights contiguous across channels.
         case depthwise(kernel: Int)
     }
-
-    /// Whether a layer with `outChannels` outputs runs on the packed GEMM (it tiles columns by 16).
-    static func packedGEMM(outChannels: Int) -> Bool { outChannels % 16 == 0 }
 
     /// `[cout, k]` → `[k, cout]` packed in 32-column panels for `vit_gemm_packed`.
     private static func packed(_ w: [Float], outChannels: Int) -> [Float] {
@@ -43,7 +40,7 @@ enum WeightLayout {
                     }
                 }
             }
-            return packedGEMM(outChannels: outChannels) ? packed(out, outChannels: outChannels) : out
+            return packed(out, outChannels: outChannels)
         case let .depthwise(k):
             var out = [Float](repeating: 0, count: w.count)
             for c in 0..<outChannels {
