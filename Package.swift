@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -6,10 +6,21 @@ let package = Package(
     products: [
         .library(name: "ViTEngine", targets: ["ViTEngine"]),
         .library(name: "ViTImages", targets: ["ViTImages"]),
+        .library(name: "ViTServing", targets: ["ViTServing"]),
+        .library(name: "ViTServer", targets: ["ViTServer"]),
         .executable(name: "vit", targets: ["VitCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        // Hummingbird's default traits add swift-configuration (config-file support), unused here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // OpenBLAS (CBLAS interface) from Debian's libopenblas-dev, found through pkg-config.
@@ -68,6 +79,34 @@ let package = Package(
             name: "ViTReport",
             dependencies: ["ViTEngine"]
         ),
+        // Serving from Swift code: one shared, Sendable service per model with dynamic batching
+        // over pooled sessions (no HTTP; usable from Hummingbird, Vapor or any async code).
+        .target(
+            name: "ViTServing",
+            dependencies: [
+                "ViTEngine",
+                "ViTImages",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The HTTP front-end of `vit serve` (Hummingbird), beside the engine, not inside it.
+        .target(
+            name: "ViTServer",
+            dependencies: [
+                "ViTEngine",
+                "ViTImages",
+                "ViTServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "VitCLI",
             dependencies: [
@@ -75,7 +114,20 @@ let package = Package(
                 "ViTHub",
                 "ViTImages",
                 "ViTReport",
+                "ViTServing",
+                "ViTServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The README's example: the library inside a user's own Hummingbird app (built in CI).
+        .executableTarget(
+            name: "ExampleEmbeddedServer",
+            dependencies: [
+                "ViTEngine",
+                "ViTServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(
@@ -91,6 +143,19 @@ let package = Package(
             name: "ViTImagesTests",
             dependencies: ["ViTImages", "ViTEngine", "ViTHub"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ViTServerTests",
+            dependencies: [
+                "ViTEngine",
+                "ViTImages",
+                "ViTServing",
+                "ViTServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

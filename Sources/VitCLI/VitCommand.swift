@@ -3,13 +3,13 @@ import Foundation
 import ViTEngine
 
 @main
-struct VitCommand: ParsableCommand {
+struct VitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vit",
         abstract: "Run efficient vision transformers (EfficientViT M0–M5, ViT, DeiT, …) on the CPU.",
         subcommands: [RunCommand.self, PlanCommand.self, BenchCommand.self, ReportCommand.self, ModelsCommand.self,
-                      ClassifyCommand.self,
-                      PreprocessCommand.self, ConvertCommand.self, FetchCommand.self]
+                      ClassifyCommand.self, PreprocessCommand.self, ConvertCommand.self, FetchCommand.self,
+                      ServeCommand.self]
     )
 }
 

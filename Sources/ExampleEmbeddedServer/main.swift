@@ -1,0 +1,29 @@
+// A user's own Hummingbird app with the engine inside it: the README's example, built in CI.
+//
+//     swift run ExampleEmbeddedServer efficientvit_m0.pth
+//     curl --data-binary @cat.jpg http://127.0.0.1:8081/classify
+import Foundation
+import Hummingbird
+import ViTEngine
+import ViTServing
+
+let weights = CommandLine.arguments.dropFirst().first ?? "efficientvit_m0.pth"
+
+// Load once; the service is Sendable and batches concurrent requests.
+let classifier = try InferenceService(model: Model.load("m0", weights: weights))
+
+let router = Router()
+router.post("/classify") { request, _ -> String in
+    let body = try await request.body.collect(upTo: 16 << 20)
+    do {
+        let top = try await classifier.classify(Data(body.readableBytesView), top: 3)
+        return zip(top.labels, top.probabilities).map { "\($0)\t\($1)" }.joined(separator: "\n") + "\n"
+    } catch let error as ServingError {  // a bad image, or overloaded / timed out (worth a retry)
+        throw HTTPError(error.isRetryable ? .serviceUnavailable : .badRequest, message: error.description)
+    }
+}
+
+// As a lifecycle service the classifier drains after the server on SIGTERM/SIGINT.
+let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 8081)),
+                      services: [classifier])
+try await app.runService()

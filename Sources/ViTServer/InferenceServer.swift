@@ -1,0 +1,93 @@
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+import ViTServing
+
+/// The HTTP service of `vit serve`: JSON endpoints over one or more ``ViTServing/InferenceService``s.
+///
+/// | endpoint | |
+/// |---|---|
+/// | `POST /v1/classify?top=k&model=name` | image (raw body or multipart `image` field) → top-k classes |
+/// | `POST /v1/embed?model=name` | image → pooled pre-logits features |
+/// | `GET /v1/models` | served models, input sizes, batching settings, queue depths |
+/// | `GET /healthz` | `{"status": "ok"}` while serving |
+/// | `GET /metrics` | Prometheus text: requests by endpoint and status, latency, batch sizes, queue depth |
+///
+/// Errors are JSON (`{"error": {"code", "message"}}`, see ``APIError``): 400 for a bad body or
+/// parameter, 404 for an unknown model, 413 for a body or image above the limits, 415 for a
+/// format other than JPEG/PNG, 503 with `Retry-After` when a queue is full or a request times out.
+///
+/// ```swift
+/// let registry = PrometheusCollectorRegistry()
+/// let factory = InferenceServer.metricsFactory(registry: registry)
+/// let service = try InferenceService(model: model, configuration: ServingConfiguration(metricsFactory: factory))
+/// try await InferenceServer(services: [service], metrics: registry).run()   // until SIGTERM/SIGINT
+/// ```
+public struct InferenceServer: Sendable {
+    /// The served models; the first is the default when a request names none.
+    public let services: [InferenceService]
+    /// Address and body limit.
+    public let configuration: ServerConfiguration
+    /// The registry `/metrics` shows (HTTP figures are added to it).
+    public let registry: PrometheusCollectorRegistry
+
+    /// A server for `services` (at least one; distinct models).
+    public init(services: [InferenceService], configuration: ServerConfiguration = ServerConfiguration(),
+                metrics registry: PrometheusCollectorRegistry) throws(ServerError) {
+        guard !services.isEmpty else { throw .noModels }
+        let names = services.map(\.model.info.name)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw .duplicateModel(repeated)
+        }
+        guard configuration.maxBodyBytes >= 1 else { throw .invalidConfiguration("maxBodyBytes must be at least 1") }
+        guard configuration.defaultTop >= 1 else { throw .invalidConfiguration("defaultTop must be at least 1") }
+        self.services = services
+        self.configuration = configuration
+        self.registry = registry
+    }
+
+    /// The Hummingbird application: the routes, and the services as its lifecycle services, so
+    /// that on graceful shutdown the server first stops accepting and finishes its requests,
+    /// then the services drain. `onServerRunning` receives the bound port.
+    public func makeApplication(logger: Logger = Logger(label: "vit.serve"),
+                                onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in })
+        -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: HTTPMetricsMiddleware(factory: Self.metricsFactory(registry: registry)))
+        Routes(services: services, configuration: configuration, registry: registry).register(on: router)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
+                                                    serverName: configuration.serverName),
+            services: services.map { $0 as any Service },
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: no new connections, accepted
+    /// requests answered, queues drained.
+    public func run(logger: Logger = Logger(label: "vit.serve"),
+                    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
+        try await makeApplication(logger: logger, onServerRunning: onServerRunning).runService()
+    }
+}
+
+/// A server that cannot be set up.
+public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No model to serve.
+    case noModels
+    /// The same model was given twice.
+    case duplicateModel(String)
+    /// A setting is out of range.
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case .noModels: "no model to serve"
+        case let .duplicateModel(name): "model \(name) is given more than once"
+        case let .invalidConfiguration(reason): "invalid server configuration: \(reason)"
+        }
+    }
+}

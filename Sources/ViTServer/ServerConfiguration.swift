@@ -1,0 +1,25 @@
+/// Where the HTTP server listens and what it accepts. Batching, queue, timeout and pixel limits
+/// belong to each model's ``ViTServing/ServingConfiguration``.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on (`127.0.0.1` for local use, `0.0.0.0` for every interface).
+    public var host: String
+    /// TCP port; 0 picks a free one (reported to `onServerRunning`).
+    public var port: Int
+    /// Request bodies above this many bytes are refused with 413 (checked against
+    /// `Content-Length` before reading, and while reading).
+    public var maxBodyBytes: Int
+    /// Classes returned by `/v1/classify` without `?top=`.
+    public var defaultTop: Int
+    /// The `Server` response header, if any.
+    public var serverName: String?
+
+    /// Creates a configuration.
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20, defaultTop: Int = 5,
+                serverName: String? = "vit-serve") {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.defaultTop = defaultTop
+        self.serverName = serverName
+    }
+}

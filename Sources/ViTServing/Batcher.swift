@@ -1,0 +1,249 @@
+import DequeModule
+import Foundation
+import Synchronization
+import ViTEngine
+
+/// The request queue and the worker threads that gather queued requests into batches and run
+/// them (see ``ServingConfiguration`` for the batching rule).
+///
+/// Workers are threads of their own, not tasks: a batch keeps a core busy for milliseconds and
+/// its engine threads spin between layers, which must not tie up Swift's cooperative pool (that
+/// would stall every other task of the process, HTTP handlers included).
+///
+/// Each request's continuation is resumed exactly once, by whoever removes it from `replies`:
+/// the worker with its result, or the timeout / cancellation with an error (then the worker's
+/// result, if the request was already running, is dropped).
+final class Batcher: Sendable {
+    private typealias Reply = CheckedContinuation<Result<RowOutput, ServingError>, Never>
+
+    private struct Request: Sendable {
+        var id: UInt64
+        var height: Int
+        var width: Int
+        var values: [Float]
+        var enqueued: ContinuousClock.Instant
+    }
+
+    private struct State: Sendable {
+        var pending = Deque<Request>()
+        var replies: [UInt64: Reply] = [:]
+        var nextID: UInt64 = 0
+        var accepting = true
+        var runningWorkers = 0
+        var stopped: [CheckedContinuation<Void, Never>] = []
+        /// Recent seconds per image of a batch run (moving average), for `Retry-After` hints.
+        var secondsPerImage = 0.0
+    }
+
+    private enum Step {
+        case wait(until: ContinuousClock.Instant?)
+        case run([Request])
+        case exit
+    }
+
+    private let model: Model
+    private let configuration: ServingConfiguration
+    private let metrics: ServingMetrics
+    private let state = Mutex(State())
+    private let wake = WakeSignal()
+
+    init(model: Model, configuration: ServingConfiguration, metrics: ServingMetrics) {
+        self.model = model
+        self.configuration = configuration
+        self.metrics = metrics
+    }
+
+    /// Starts the worker threads.
+    func start() {
+        let workers = configuration.workers
+        let threads = configuration.threadsPerWorker
+            ?? max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
+        // Sessions for every chunk size of the usual shape, plus a few other shapes.
+        let capacity = SessionPool.chunkSizes((1 << (Int.bitWidth - configuration.maxBatchSize.leadingZeroBitCount)) - 1).count + 4
+        state.withLock { $0.runningWorkers = workers }
+        for index in 0..<workers {
+            let thread = Thread { [self] in
+                var pool = SessionPool(model: model, threads: threads, capacity: capacity)
+                work(&pool)
+            }
+            thread.name = "vit-batcher-\(model.info.name)-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Requests waiting for a worker.
+    var queueDepth: Int { state.withLock { $0.pending.count } }
+
+    /// False once shutdown has begun.
+    var isAccepting: Bool { state.withLock { $0.accepting } }
+
+    /// Queues one input (`3 × height × width` normalized values) and returns its outputs.
+    func submit(_ values: [Float], height: Int, width: Int) async throws(ServingError) -> RowOutput {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        let timer = configuration.requestTimeout.map { timeout in
+            Task { [self] in
+                // Cancelled when the result arrives first.
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                if abandon(id, with: .timedOut(after: timeout)) { metrics.timedOut.increment() }
+            }
+        }
+        defer { timer?.cancel() }
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (reply: Reply) in
+                let refusal: ServingError? = state.withLock { state in
+                    guard state.accepting else { return .shuttingDown }
+                    // Checked under the lock that `abandon` takes, so a cancellation is never missed.
+                    guard !Task.isCancelled else { return .cancelled }
+                    guard state.pending.count < configuration.maxQueueDepth else {
+                        return .overloaded(queueDepth: state.pending.count, retryAfter: retryAfter(state))
+                    }
+                    state.pending.append(Request(id: id, height: height, width: width, values: values,
+                                                 enqueued: .now))
+                    state.replies[id] = reply
+                    metrics.queueDepth.record(state.pending.count)
+                    return nil
+                }
+                if let refusal {
+                    switch refusal {
+                    case .overloaded: metrics.overloaded.increment()
+                    case .cancelled: metrics.cancelled.increment()
+                    default: break
+                    }
+                    reply.resume(returning: .failure(refusal))
+                } else {
+                    wake.signal()
+                }
+            }
+        } onCancel: {
+            if abandon(id, with: .cancelled) { metrics.cancelled.increment() }
+        }
+        return try result.get()
+    }
+
+    /// Ends a request early with `error` if it has not been answered yet; true if it had not.
+    /// A queued request leaves the queue; a running one's result will be dropped.
+    @discardableResult
+    private func abandon(_ id: UInt64, with error: ServingError) -> Bool {
+        let reply: Reply? = state.withLock { state in
+            guard let reply = state.replies.removeValue(forKey: id) else { return nil }
+            if let index = state.pending.firstIndex(where: { $0.id == id }) {
+                state.pending.remove(at: index)
+                metrics.queueDepth.record(state.pending.count)
+            }
+            return reply
+        }
+        reply?.resume(returning: .failure(error))
+        if reply != nil { wake.signal() }
+        return reply != nil
+    }
+
+    /// An estimate of when the queue will have room: the queued images at the recent speed of
+    /// the workers, at least one second.
+    private func retryAfter(_ state: State) -> Duration {
+        let seconds = Double(state.pending.count) * state.secondsPerImage / Double(configuration.workers)
+        return .seconds(min(60, max(1, Int(seconds.rounded(.up)))))
+    }
+
+    /// Stops accepting requests; the workers finish every queued and running one, then exit.
+    /// Returns when they have.
+    func shutdown() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let finished = state.withLock { state in
+                state.accepting = false
+                if state.runningWorkers == 0 { return true }
+                state.stopped.append(done)
+                return false
+            }
+            if finished { done.resume() }
+            wake.signal()
+        }
+    }
+
+    /// Stops accepting requests and lets the workers exit once the queue is empty, without waiting.
+    func stopAccepting() {
+        state.withLock { $0.accepting = false }
+        wake.signal()
+    }
+
+    // MARK: - Worker threads
+
+    private func work(_ pool: inout SessionPool) {
+        while true {
+            let seen = wake.generation
+            switch nextStep() {
+            case .exit:
+                let waiters = state.withLock { state in
+                    state.runningWorkers -= 1
+                    guard state.runningWorkers == 0 else { return [CheckedContinuation<Void, Never>]() }
+                    defer { state.stopped = [] }
+                    return state.stopped
+                }
+                waiters.forEach { $0.resume() }
+                return
+            case let .wait(deadline):
+                wake.wait(after: seen, until: deadline)
+            case let .run(batch):
+                run(batch, pool: &pool)
+            }
+        }
+    }
+
+    /// Takes a batch if one is due, else says how long to wait.
+    private func nextStep() -> Step {
+        state.withLock { state in
+            guard let first = state.pending.first else {
+                return state.accepting ? .wait(until: nil) : .exit
+            }
+            let limit = configuration.maxBatchSize
+            let available = state.pending.lazy.filter { $0.height == first.height && $0.width == first.width }
+                .prefix(limit).count
+            let deadline = first.enqueued.advanced(by: configuration.maxWait)
+            // While shutting down nobody else is coming: run what is queued without waiting.
+            if state.accepting, available < limit, ContinuousClock.now < deadline {
+                return .wait(until: deadline)
+            }
+            var batch: [Request] = []
+            var rest = Deque<Request>()
+            for request in state.pending {
+                if batch.count < limit, request.height == first.height, request.width == first.width {
+                    batch.append(request)
+                } else {
+                    rest.append(request)
+                }
+            }
+            state.pending = rest
+            metrics.queueDepth.record(state.pending.count)
+            return .run(batch)
+        }
+    }
+
+    private func run(_ batch: [Request], pool: inout SessionPool) {
+        configuration.batchWillRun?(batch.count)
+        metrics.batchSize.record(batch.count)
+        let start = ContinuousClock.now
+        let outputs: Result<[RowOutput], ServingError>
+        do throws(EngineError) {
+            outputs = .success(try pool.run(batch.map(\.values), height: batch[0].height, width: batch[0].width))
+        } catch {
+            outputs = .failure(.engine(error))
+        }
+        let elapsed = ContinuousClock.now - start
+        metrics.batchDuration.recordNanoseconds(Self.nanoseconds(elapsed))
+        let replies: [Reply?] = state.withLock { state in
+            let perImage = Double(Self.nanoseconds(elapsed)) * 1e-9 / Double(batch.count)
+            state.secondsPerImage = state.secondsPerImage == 0 ? perImage : 0.8 * state.secondsPerImage + 0.2 * perImage
+            return batch.map { state.replies.removeValue(forKey: $0.id) }
+        }
+        for (index, reply) in replies.enumerated() {
+            reply?.resume(returning: outputs.map { $0[index] })
+        }
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

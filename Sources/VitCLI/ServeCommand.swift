@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Prometheus
+import ViTEngine
+import ViTImages
+import ViTServer
+import ViTServing
+
+/// `vit serve`: the HTTP service (Sources/ViTServer), configured from the command line.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve models over HTTP: classify and embed JPEG/PNG images, with dynamic batching.",
+        discussion: """
+            Endpoints: POST /v1/classify[?top=K][&model=NAME] and POST /v1/embed[?model=NAME] take \
+            an image as the raw request body or as the 'image' field of a multipart/form-data \
+            upload; GET /v1/models, GET /healthz, GET /metrics (Prometheus). Concurrent requests \
+            are run together in batches of up to --max-batch, waiting at most --max-wait-ms for a \
+            batch to fill. When --max-queue requests are waiting, new ones get 503 with Retry-After \
+            at once. SIGTERM or SIGINT: stop accepting, answer the accepted requests, exit 0.
+
+            Weights: --weights FILE per --model (in the same order), else the cache (downloaded \
+            into it once, as `vit run` does).
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "Model name or alias (repeat to serve several; the first is the default).")
+    var model: [String] = []
+
+    @Option(name: .shortAndLong, help: "Weights file for each --model, in order (default: the cache).")
+    var weights: [String] = []
+
+    @OptionGroup var pretrained: WeightOptions
+
+    @Flag(name: .long, help: "Serve placeholder weights (zeros): MEANINGLESS outputs, for load testing without a checkpoint.")
+    var placeholderWeights = false
+
+    @Option(name: .long, help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "TCP port (0: any free port).")
+    var port = 8080
+
+    @Option(name: .long, help: "Largest batch of concurrent requests run together (1: no batching).")
+    var maxBatch = 8
+
+    @Option(name: .long, help: "Longest wait, in milliseconds, for a batch to fill.")
+    var maxWaitMs: Double = 2
+
+    @Option(name: .long, help: "Requests that may wait per model; beyond it, 503 with Retry-After.")
+    var maxQueue = 256
+
+    @Option(name: .long, help: "Seconds a request may take (queued and running) before it fails with 503.")
+    var timeout: Double = 30
+
+    @Option(name: .long, help: "Largest request body, in bytes.")
+    var maxBodyBytes = 16 << 20
+
+    @Option(name: .long, help: "Largest image, in pixels (decompression-bomb guard).")
+    var maxPixels = ImageDecoder.defaultMaximumPixels
+
+    @Option(name: .long, help: "Batch workers per model, each with its own sessions.")
+    var workers = 1
+
+    @Option(name: .long, help: "Engine threads per worker (default: the cores shared among the workers).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    var models: [String] { model.isEmpty ? ["m0"] : model }
+
+    func validate() throws {
+        guard weights.isEmpty || weights.count == models.count else {
+            throw ValidationError("give one --weights per --model (\(models.count) model(s), \(weights.count) weights file(s))")
+        }
+        guard !(placeholderWeights && !weights.isEmpty) else {
+            throw ValidationError("--placeholder-weights and --weights exclude each other")
+        }
+        guard models.count == 1 || (pretrained.url == nil && pretrained.sha256 == nil) else {
+            throw ValidationError("--url and --sha256 apply to a single --model")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxWaitMs >= 0, maxWaitMs.isFinite else { throw ValidationError("--max-wait-ms must be at least 0") }
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
+        guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "vit.serve")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let registry = PrometheusCollectorRegistry()
+        let serving = ServingConfiguration(
+            maxBatchSize: maxBatch, maxWait: .microseconds(Int64((maxWaitMs * 1000).rounded())), maxQueueDepth: maxQueue,
+            requestTimeout: .milliseconds(Int64((timeout * 1000).rounded())), workers: workers, threadsPerWorker: threads,
+            maximumPixels: maxPixels, metricsFactory: InferenceServer.metricsFactory(registry: registry))
+        if placeholderWeights {
+            FileHandle.standardError.write(Data("""
+                WARNING: --placeholder-weights: every model runs with placeholder weights (zeros). \
+                Its answers are MEANINGLESS; use this only to load-test the server.\n
+                """.utf8))
+        }
+        var services: [InferenceService] = []
+        do {
+            for (index, name) in models.enumerated() {
+                let info = try ModelRegistry.model(named: name)
+                let net = placeholderWeights ? try Model.placeholder(info)
+                    : try Model.load(info.name, weights: weights.isEmpty ? pretrained.resolve(info).path : weights[index])
+                services.append(try InferenceService(model: net, configuration: serving))
+            }
+        } catch let error as EngineError {
+            fail(error)
+        } catch let error as ServingError {
+            failImages(message: error.description)
+        }
+        let server: InferenceServer
+        do {
+            server = try InferenceServer(
+                services: services,
+                configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes),
+                metrics: registry)
+        } catch {
+            failImages(message: error.description)
+        }
+        let names = services.map(\.model.info.name).joined(separator: ", ")
+        let host = host
+        try await server.run(logger: logger) { port in
+            // One line on standard output once the port is bound (scripts and tests wait for it).
+            FileHandle.standardOutput.write(Data("vit serve: listening on http://\(host):\(port) (\(names))\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import ViTEngine
+import ViTImages
+import Prometheus
+import ViTServer
+@testable import ViTServing
+import XCTest
+
+/// The real HTTP server on 127.0.0.1, called over TCP: every endpoint and every error answer.
+final class HTTPServerTests: XCTestCase {
+    /// Two models: M0 with the fixture weights (the default) and M1 with placeholder weights.
+    private func startTwoModelServer(_ configuration: ServingConfiguration = ServingConfiguration(),
+                                     server: ServerConfiguration = ServerConfiguration(port: 0)) async throws -> RunningServer {
+        let registry = PrometheusCollectorRegistry()
+        var configuration = configuration
+        configuration.metricsFactory = InferenceServer.metricsFactory(registry: registry)
+        let m0 = try InferenceService(model: Fixtures.m0, configuration: configuration)
+        let m1 = try InferenceService(model: Model.placeholder(ModelRegistry.model(named: "m1")), configuration: configuration)
+        return try await RunningServer.start([m0, m1], configuration: server, registry: registry)
+    }
+
+    func testClassifyEmbedModelsHealthAndMetrics() async throws {
+        let server = try await startTwoModelServer()
+        let local = try Fixtures.service()
+        defer { Task { await local.shutdown() } }
+
+        // A raw JPEG body; the default top 5 of the default model.
+        let jpeg = Fixtures.image("chelsea.jpg")
+        let classify = try await server.send("POST", "/v1/classify", headers: ["Content-Type": "image/jpeg"], body: jpeg)
+        XCTAssertEqual(classify.status, 200, classify.text)
+        XCTAssertEqual(classify.headers["content-type"], "application/json")
+        XCTAssertEqual(classify.json["model"] as? String, "efficientvit_m0")
+        let expected = try await local.classify(jpeg, top: 5)
+        assertClasses(classify, equal: expected)
+
+        // ?top=3, a PNG as the `image` field of a multipart upload.
+        let png = Fixtures.image("astronaut.png")
+        let (multipart, boundary) = Self.multipart(field: "image", filename: "astronaut.png", data: png)
+        let upload = try await server.send("POST", "/v1/classify?top=3",
+                                           headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"],
+                                           body: multipart)
+        XCTAssertEqual(upload.status, 200, upload.text)
+        let expectedPNG = try await local.classify(png, top: 3)
+        assertClasses(upload, equal: expectedPNG)
+
+        // ?model= picks another served model, by alias.
+        let other = try await server.send("POST", "/v1/classify?model=m1&top=1", body: jpeg)
+        XCTAssertEqual(other.status, 200, other.text)
+        XCTAssertEqual(other.json["model"] as? String, "efficientvit_m1")
+        XCTAssertEqual((other.json["classes"] as? [Any])?.count, 1)
+
+        let embed = try await server.send("POST", "/v1/embed", body: jpeg)
+        XCTAssertEqual(embed.status, 200, embed.text)
+        XCTAssertEqual(embed.json["dimensions"] as? Int, 192)
+        let embedding = (embed.json["embedding"] as? [Double])?.map(Float.init)
+        let expectedEmbedding = try await local.embed(jpeg)
+        XCTAssertEqual(embedding, expectedEmbedding, "JSON carries each float exactly")
+
+        let models = try await server.send("GET", "/v1/models")
+        XCTAssertEqual(models.status, 200)
+        XCTAssertEqual(models.json["default"] as? String, "efficientvit_m0")
+        let entries = models.json["models"] as? [[String: Any]] ?? []
+        XCTAssertEqual(entries.map { $0["name"] as? String }, ["efficientvit_m0", "efficientvit_m1"])
+        XCTAssertEqual(entries.first?["input_size"] as? [Int], [3, 224, 224])
+        XCTAssertEqual(entries.first?["max_batch_size"] as? Int, 8)
+
+        let health = try await server.send("GET", "/healthz")
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(health.json["status"] as? String, "ok")
+
+        let missing = try await server.send("GET", "/no/such/path")
+        XCTAssertEqual(missing.status, 404)
+        let metrics = try await server.send("GET", "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metrics.headers["content-type"]?.hasPrefix("text/plain") ?? false)
+        for line in [#"vit_http_requests_total{endpoint="/v1/classify",status="200"} 3"#,
+                     #"vit_http_requests_total{endpoint="/v1/embed",status="200"} 1"#,
+                     #"vit_http_requests_total{endpoint="NotFound",status="404"} 1"#,
+                     #"vit_http_request_duration_seconds_count{endpoint="/v1/classify"} 3"#,
+                     #"vit_batch_size_count{model="efficientvit_m0"} 3"#,
+                     #"vit_batch_size_bucket{model="efficientvit_m0",le="1.0"} 3"#,
+                     #"vit_queue_depth{model="efficientvit_m0"} 0.0"#,
+                     #"vit_requests_refused_total{model="efficientvit_m0",reason="overloaded"} 0"#] {
+            XCTAssertTrue(metrics.text.contains(line), "/metrics lacks '\(line)':\n\(metrics.text)")
+        }
+        try await server.stop()
+    }
+
+    func testBadRequestsGetAJSONErrorNamingTheProblem() async throws {
+        let server = try await startTwoModelServer(ServingConfiguration(maximumPixels: 100_000),
+                                                   server: ServerConfiguration(port: 0, maxBodyBytes: 300_000))
+        let jpeg = Fixtures.image("chelsea.jpg")
+        let (emptyMultipart, boundary) = Self.multipart(parts: [])
+        let (cutMultipart, _) = Self.multipart(field: "image", filename: "chelsea.jpg", data: jpeg)
+        let cases: [(String, HTTPReply, Int, String, String)] = [
+            ("empty body", try await server.send("POST", "/v1/classify"), 400, "empty_body", "empty"),
+            ("GIF", try await server.send("POST", "/v1/classify", body: Data("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8)),
+             415, "unsupported_media_type", "GIF"),
+            ("text", try await server.send("POST", "/v1/embed", headers: ["Content-Type": "application/json"],
+                                           body: Data(#"{"image": "cat.jpg"}"#.utf8)), 415, "unsupported_media_type", "text"),
+            ("truncated JPEG", try await server.send("POST", "/v1/classify", body: Fixtures.image("ycck.jpg").prefix(6000)),
+             400, "invalid_image", "truncated"),
+            ("multipart without boundary", try await server.send("POST", "/v1/classify",
+                                                                 headers: ["Content-Type": "multipart/form-data"], body: jpeg),
+             400, "invalid_multipart", "boundary"),
+            ("multipart without parts", try await server.send("POST", "/v1/classify",
+                                                              headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"],
+                                                              body: emptyMultipart),
+             400, "invalid_multipart", "malformed"),
+            ("multipart cut short", try await server.send("POST", "/v1/classify",
+                                                          headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"],
+                                                          body: cutMultipart.prefix(cutMultipart.count / 2)),
+             400, "invalid_multipart", "closing"),
+            ("unknown model", try await server.send("POST", "/v1/classify?model=m9", body: jpeg),
+             404, "unknown_model", "m9"),
+            ("top not a number", try await server.send("POST", "/v1/classify?top=many", body: jpeg),
+             400, "invalid_top", "not an integer"),
+            ("top out of range", try await server.send("POST", "/v1/classify?top=1001", body: jpeg),
+             400, "invalid_top", "1…1000"),
+            ("declared body too large", try await server.send("POST", "/v1/classify", body: Data(),
+                                                              framing: .declaredLength(50_000_000)),
+             413, "body_too_large", "50000000 bytes"),
+            ("chunked body too large", try await server.send("POST", "/v1/classify", body: Data(count: 400_000),
+                                                             framing: .chunked(65536)),
+             413, "body_too_large", "300000"),
+            ("too many pixels", try await server.send("POST", "/v1/classify", body: jpeg), 413, "too_many_pixels", "pixels"),
+        ]
+        for (name, reply, status, code, words) in cases {
+            XCTAssertEqual(reply.status, status, "\(name): \(reply.text)")
+            XCTAssertEqual(reply.headers["content-type"], "application/json", name)
+            XCTAssertEqual(reply.errorCode, code, "\(name): \(reply.text)")
+            let message = (reply.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            XCTAssertTrue(message.contains(words), "\(name): '\(message)' does not mention '\(words)'")
+        }
+        // The server is unharmed: a good request after all of those.
+        let png = Fixtures.image("gray.png")
+        let good = try await server.send("POST", "/v1/classify", body: png)
+        XCTAssertEqual(good.status, 200, good.text)
+        try await server.stop()
+    }
+
+    func testAFullQueueAnswers503WithRetryAfterAndTheAcceptedRequestsComplete() async throws {
+        let gate = BatchGate()
+        let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1, maxQueueDepth: 1), gate: gate)
+        let server = try await RunningServer.start([service])
+        let jpeg = Fixtures.image("coffee.jpg")
+        let running = Task { try await server.send("POST", "/v1/classify", body: jpeg) }
+        try await eventually("the first batch is held") { gate.batches.count == 1 }
+        let queued = Task { try await server.send("POST", "/v1/classify", body: jpeg) }
+        try await eventually("a request is queued") { service.queueDepth == 1 }
+
+        let refused = try await server.send("POST", "/v1/classify", body: jpeg)
+        XCTAssertEqual(refused.status, 503, refused.text)
+        XCTAssertEqual(refused.errorCode, "overloaded")
+        XCTAssertGreaterThanOrEqual(Int(refused.headers["retry-after"] ?? "") ?? 0, 1)
+
+        gate.open()
+        let first = try await running.value
+        let second = try await queued.value
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertEqual(second.body, first.body)
+        try await server.stop()
+    }
+
+    func testConcurrentRequestsGetTheSameAnswersAsSequentialOnes() async throws {
+        let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 8, maxWait: .milliseconds(5)))
+        let server = try await RunningServer.start([service])
+        var sequential: [String: Data] = [:]
+        for photo in Fixtures.photos {
+            let reply = try await server.send("POST", "/v1/classify?top=10", body: Fixtures.image(photo))
+            XCTAssertEqual(reply.status, 200, reply.text)
+            sequential[photo] = reply.body
+        }
+        let photos = (0..<24).map { Fixtures.photos[$0 % Fixtures.photos.count] }
+        let replies = try await withThrowingTaskGroup(of: (String, HTTPReply).self) { group in
+            for photo in photos {
+                group.addTask { (photo, try await server.send("POST", "/v1/classify?top=10", body: Fixtures.image(photo))) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(replies.count, photos.count)
+        for (photo, reply) in replies {
+            XCTAssertEqual(reply.status, 200, reply.text)
+            XCTAssertEqual(reply.body, sequential[photo], "\(photo): a concurrent answer differs from the sequential one")
+        }
+        try await server.stop()
+    }
+
+    func testGracefulShutdownAnswersTheRequestsInFlight() async throws {
+        let gate = BatchGate()
+        let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)
+        let server = try await RunningServer.start([service])
+        let jpeg = Fixtures.image("rocket.jpg")
+        let running = Task { try await server.send("POST", "/v1/classify", body: jpeg) }
+        try await eventually("the first batch is held") { gate.batches.count == 1 }
+        let queued = Task { try await server.send("POST", "/v1/embed", body: jpeg) }
+        try await eventually("a request is queued") { service.queueDepth == 1 }
+
+        await server.beginShutdown()
+        // The listener closes first; the two accepted requests are still being served.
+        try await eventually("the server stops accepting connections") { TestHTTPClient.isRefused(port: server.port) }
+        gate.open()
+        let first = try await running.value
+        let second = try await queued.value
+        XCTAssertEqual(first.status, 200, first.text)
+        XCTAssertEqual(second.status, 200, second.text)
+        XCTAssertEqual(second.json["dimensions"] as? Int, 192)
+        try await server.waitUntilStopped()
+        XCTAssertFalse(service.isAccepting, "the service drained with the server")
+    }
+
+    // MARK: - Helpers
+
+    private func assertClasses(_ reply: HTTPReply, equal expected: TopClasses, file: StaticString = #filePath, line: UInt = #line) {
+        let classes = reply.json["classes"] as? [[String: Any]] ?? []
+        XCTAssertEqual(classes.map { $0["index"] as? Int }, expected.indices, file: file, line: line)
+        XCTAssertEqual(classes.map { $0["label"] as? String }, expected.labels, file: file, line: line)
+        // The server writes each probability's shortest exact decimal, but Foundation's JSON
+        // parser on Linux may round the last digit when reading it back.
+        let probabilities = classes.map { $0["probability"] as? Double ?? .nan }
+        XCTAssertEqual(probabilities.count, expected.probabilities.count, file: file, line: line)
+        for (got, want) in zip(probabilities, expected.probabilities) {
+            XCTAssertEqual(got, want, accuracy: want * 1e-15, file: file, line: line)
+        }
+    }
+
+    static func multipart(field: String, filename: String, data: Data) -> (Data, String) {
+        multipart(parts: [("note", nil, Data("a text field first".utf8)), (field, filename, data)])
+    }
+
+    static func multipart(parts: [(name: String, filename: String?, data: Data)]) -> (Data, String) {
+        let boundary = "vit-test-boundary-7MA4YWxkTrZu0gW"
+        var body = Data()
+        for part in parts {
+            var disposition = "Content-Disposition: form-data; name=\"\(part.name)\""
+            if let filename = part.filename { disposition += "; filename=\"\(filename)\"" }
+            body += Data("--\(boundary)\r\n\(disposition)\r\n\r\n".utf8) + part.data + Data("\r\n".utf8)
+        }
+        body += Data("--\(boundary)--\r\n".utf8)
+        return (body, boundary)
+    }
+}
