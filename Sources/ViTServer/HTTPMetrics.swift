@@ -1,4 +1,4 @@
-import CoreMetrics
+import Metrics
 import Hummingbird
 import Prometheus
 
@@ -20,8 +20,8 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             let endpoint = context.endpointPath ?? "NotFound"
             Counter(label: Self.requestsLabel, dimensions: [("endpoint", endpoint), ("status", String(status.code))],
                     factory: factory).increment()
-            CoreMetrics.Timer(label: Self.durationLabel, dimensions: [("endpoint", endpoint)], factory: factory)
-                .recordInterval(since: start)
+            Metrics.Timer(label: Self.durationLabel, dimensions: [("endpoint", endpoint)], factory: factory)
+                .record(duration: ContinuousClock.now - start)
         }
         do {
             let response = try await next(request, context)
@@ -31,13 +31,6 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             status = (error as? any HTTPResponseError)?.status ?? .internalServerError
             throw error
         }
-    }
-}
-
-extension CoreMetrics.Timer {
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let (seconds, attoseconds) = (ContinuousClock.now - start).components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

@@ -61,15 +61,10 @@ struct ModelsResponse: Encodable {
             parameters = service.model.parameterCount
             publishedTop1 = info.published.top1
             maxBatchSize = configuration.maxBatchSize
-            maxWaitMilliseconds = Self.seconds(configuration.maxWait) * 1000
+            maxWaitMilliseconds = configuration.maxWait / .milliseconds(1)
             maxQueueDepth = configuration.maxQueueDepth
-            requestTimeoutSeconds = configuration.requestTimeout.map(Self.seconds)
+            requestTimeoutSeconds = configuration.requestTimeout.map { $0 / .seconds(1) }
             queueDepth = service.queueDepth
-        }
-
-        private static func seconds(_ duration: Duration) -> Double {
-            let (seconds, attoseconds) = duration.components
-            return Double(seconds) + Double(attoseconds) * 1e-18
         }
     }
 

@@ -58,8 +58,9 @@ final class Batcher: Sendable {
         let workers = configuration.workers
         let threads = configuration.threadsPerWorker
             ?? max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
-        // Sessions for every chunk size of the usual shape, plus a few other shapes.
-        let capacity = SessionPool.chunkSizes((1 << (Int.bitWidth - configuration.maxBatchSize.leadingZeroBitCount)) - 1).count + 4
+        // Sessions for every chunk size (the powers of two up to maxBatchSize) of the usual
+        // input shape, plus a few for other shapes.
+        let capacity = (Int.bitWidth - configuration.maxBatchSize.leadingZeroBitCount) + 4
         state.withLock { $0.runningWorkers = workers }
         for index in 0..<workers {
             let thread = Thread { [self] in
@@ -231,19 +232,14 @@ final class Batcher: Sendable {
             outputs = .failure(.engine(error))
         }
         let elapsed = ContinuousClock.now - start
-        metrics.batchDuration.recordNanoseconds(Self.nanoseconds(elapsed))
+        metrics.batchDuration.record(duration: elapsed)
         let replies: [Reply?] = state.withLock { state in
-            let perImage = Double(Self.nanoseconds(elapsed)) * 1e-9 / Double(batch.count)
+            let perImage = elapsed / .seconds(1) / Double(batch.count)
             state.secondsPerImage = state.secondsPerImage == 0 ? perImage : 0.8 * state.secondsPerImage + 0.2 * perImage
             return batch.map { state.replies.removeValue(forKey: $0.id) }
         }
         for (index, reply) in replies.enumerated() {
             reply?.resume(returning: outputs.map { $0[index] })
         }
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,4 +1,4 @@
-import CoreMetrics
+import Metrics
 import ViTImages
 
 /// How an ``InferenceService`` batches, queues and limits requests.

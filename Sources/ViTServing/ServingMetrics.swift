@@ -1,4 +1,4 @@
-import CoreMetrics
+import Metrics
 
 /// The metrics one service reports, all labelled with its model's name:
 ///
@@ -15,7 +15,7 @@ struct ServingMetrics: Sendable {
 
     let queueDepth: Gauge
     let batchSize: Recorder
-    let batchDuration: CoreMetrics.Timer
+    let batchDuration: Metrics.Timer
     let overloaded: Counter
     let timedOut: Counter
     let cancelled: Counter
@@ -24,7 +24,7 @@ struct ServingMetrics: Sendable {
         let dimensions = [("model", model)]
         queueDepth = Gauge(label: Self.queueDepthLabel, dimensions: dimensions, factory: factory)
         batchSize = Recorder(label: Self.batchSizeLabel, dimensions: dimensions, aggregate: true, factory: factory)
-        batchDuration = CoreMetrics.Timer(label: Self.batchDurationLabel, dimensions: dimensions, factory: factory)
+        batchDuration = Metrics.Timer(label: Self.batchDurationLabel, dimensions: dimensions, factory: factory)
         func refused(_ reason: String) -> Counter {
             Counter(label: Self.refusedLabel, dimensions: dimensions + [("reason", reason)], factory: factory)
         }

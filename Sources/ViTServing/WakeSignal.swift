@@ -32,9 +32,7 @@ final class WakeSignal: Sendable {
             }
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { return }
-            let (seconds, attoseconds) = remaining.components
-            let interval = Double(seconds) + Double(attoseconds) * 1e-18
-            if !condition.wait(until: Date(timeIntervalSinceNow: interval)) { return }
+            if !condition.wait(until: Date(timeIntervalSinceNow: remaining / .seconds(1))) { return }
         }
     }
 }

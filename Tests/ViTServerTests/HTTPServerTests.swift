@@ -144,10 +144,7 @@ final class HTTPServerTests: XCTestCase {
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1, maxQueueDepth: 1), gate: gate)
         let server = try await RunningServer.start([service])
         let jpeg = Fixtures.image("coffee.jpg")
-        let running = Task { try await server.send("POST", "/v1/classify", body: jpeg) }
-        try await eventually("the first batch is held") { gate.batches.count == 1 }
-        let queued = Task { try await server.send("POST", "/v1/classify", body: jpeg) }
-        try await eventually("a request is queued") { service.queueDepth == 1 }
+        let (running, queued) = try await holdOneAndQueueOne(server, service, gate, body: jpeg, queuedPath: "/v1/classify")
 
         let refused = try await server.send("POST", "/v1/classify", body: jpeg)
         XCTAssertEqual(refused.status, 503, refused.text)
@@ -191,10 +188,7 @@ final class HTTPServerTests: XCTestCase {
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)
         let server = try await RunningServer.start([service])
         let jpeg = Fixtures.image("rocket.jpg")
-        let running = Task { try await server.send("POST", "/v1/classify", body: jpeg) }
-        try await eventually("the first batch is held") { gate.batches.count == 1 }
-        let queued = Task { try await server.send("POST", "/v1/embed", body: jpeg) }
-        try await eventually("a request is queued") { service.queueDepth == 1 }
+        let (running, queued) = try await holdOneAndQueueOne(server, service, gate, body: jpeg, queuedPath: "/v1/embed")
 
         await server.beginShutdown()
         // The listener closes first; the two accepted requests are still being served.
@@ -210,6 +204,17 @@ final class HTTPServerTests: XCTestCase {
     }
 
     // MARK: - Helpers
+
+    /// A busy server: one classify request held in its batch by `gate`, one request to
+    /// `queuedPath` waiting behind it.
+    private func holdOneAndQueueOne(_ server: RunningServer, _ service: InferenceService, _ gate: BatchGate, body: Data,
+                                    queuedPath: String) async throws -> (Task<HTTPReply, any Error>, Task<HTTPReply, any Error>) {
+        let running = Task { try await server.send("POST", "/v1/classify", body: body) }
+        try await gate.waitUntilHolding()
+        let queued = Task { try await server.send("POST", queuedPath, body: body) }
+        try await service.waitUntilQueued(1)
+        return (running, queued)
+    }
 
     private func assertClasses(_ reply: HTTPReply, equal expected: TopClasses, file: StaticString = #filePath, line: UInt = #line) {
         let classes = reply.json["classes"] as? [[String: Any]] ?? []

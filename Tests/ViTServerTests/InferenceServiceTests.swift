@@ -109,11 +109,11 @@ final class InferenceServiceTests: XCTestCase {
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 8, maxWait: .zero), gate: gate)
         defer { Task { await service.shutdown() } }
         let first = Task { try await service.classify(Fixtures.image("rocket.jpg")) }
-        try await eventually("the first batch is held") { gate.batches == [1] }
+        try await gate.waitUntilHolding()
         let rest = Fixtures.photos.prefix(3).map { photo in
             Task { (photo, try await service.classify(Fixtures.image(photo))) }
         }
-        try await eventually("three requests are queued") { service.queueDepth == 3 }
+        try await service.waitUntilQueued(3)
         gate.open()
         let firstResult = try await first.value
         XCTAssertEqual(firstResult, Self.expectedTop("rocket.jpg"))
@@ -132,9 +132,9 @@ final class InferenceServiceTests: XCTestCase {
         defer { Task { await service.shutdown() } }
         let tensor = Tensor(zeros: [1, 3, 224, 224])
         let running = Task { try await service.embed(tensor) }
-        try await eventually("the first batch is held") { gate.batches.count == 1 }
+        try await gate.waitUntilHolding()
         let queued = (0..<2).map { _ in Task { try await service.embed(tensor) } }
-        try await eventually("two requests are queued") { service.queueDepth == 2 }
+        try await service.waitUntilQueued(2)
         do {
             _ = try await service.embed(tensor)
             XCTFail("a request beyond the queue limit was accepted")
@@ -162,7 +162,7 @@ final class InferenceServiceTests: XCTestCase {
         let tensor = Tensor(zeros: [1, 3, 224, 224])
         // One held while running, one waiting in the queue: both time out.
         let running = Task { await outcome { () async throws(ServingError) in try await service.embed(tensor) } }
-        try await eventually("the first batch is held") { gate.batches.count == 1 }
+        try await gate.waitUntilHolding()
         let queued = Task { await outcome { () async throws(ServingError) in try await service.embed(tensor) } }
         for task in [running, queued] {
             let result = await task.value
@@ -180,9 +180,9 @@ final class InferenceServiceTests: XCTestCase {
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)
         let tensor = Tensor(zeros: [1, 3, 224, 224])
         let running = Task { try await service.embed(tensor) }
-        try await eventually("the first batch is held") { gate.batches.count == 1 }
+        try await gate.waitUntilHolding()
         let waiting = Task { await outcome { () async throws(ServingError) in try await service.embed(tensor) } }
-        try await eventually("a request is queued") { service.queueDepth == 1 }
+        try await service.waitUntilQueued(1)
         waiting.cancel()
         let result = await waiting.value
         XCTAssertEqual(result, .failure(.cancelled))
@@ -198,9 +198,9 @@ final class InferenceServiceTests: XCTestCase {
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)
         let bytes = Fixtures.image("coffee.jpg")
         let running = Task { try await service.classify(bytes) }
-        try await eventually("the first batch is held") { gate.batches.count == 1 }
+        try await gate.waitUntilHolding()
         let queued = Task { try await service.classify(bytes) }
-        try await eventually("a request is queued") { service.queueDepth == 1 }
+        try await service.waitUntilQueued(1)
         let shutdown = Task { await service.shutdown() }
         try await eventually("shutdown has begun") { !service.isAccepting }
         let late = await outcome { () async throws(ServingError) in try await service.embed(Tensor(zeros: [1, 3, 224, 224])) }

@@ -52,6 +52,18 @@ final class BatchGate: Sendable {
     var batches: [Int] { sizes.withLock { $0 } }
 
     func open() { opened.store(true, ordering: .releasing) }
+
+    /// Waits until the first batch has reached the gate (and is held there).
+    func waitUntilHolding(file: StaticString = #filePath, line: UInt = #line) async throws {
+        try await eventually("the first batch is held", file: file, line: line) { !batches.isEmpty }
+    }
+}
+
+extension InferenceService {
+    /// Waits until `depth` requests are queued.
+    func waitUntilQueued(_ depth: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+        try await eventually("\(depth) request(s) are queued", file: file, line: line) { queueDepth == depth }
+    }
 }
 
 /// Waits until `condition` holds, checking every few milliseconds; fails after `timeout` (a
