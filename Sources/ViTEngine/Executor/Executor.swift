@@ -197,7 +197,7 @@ enum Partition {
         func range(_ i: Int) -> Range<Int> { (length * i / parts)..<(length * (i + 1) / parts) }
     }
 
-    /// Output rows of a dense convolution in blocks of up to 8 (bounds the im2col scratch).
+    /// Output rows of a dense convolution in blocks of up to `denseRowsPerItem` (bounds the band scratch).
     static func convolutionRowBlocks(outputRows: Int) -> Blocks {
         let rows = ConvolutionKernels.denseRowsPerItem
         let parts = (outputRows + rows - 1) / rows
