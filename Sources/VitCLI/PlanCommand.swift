@@ -25,14 +25,14 @@ struct PlanCommand: ParsableCommand {
     var width: Int = 224
 
     func run() throws {
-        do {
+        do throws(EngineError) {
             let net = try Model.placeholder(ModelRegistry.model(named: model))
             let session = try net.makeSession(batch: batch, height: height, width: width, threads: threads)
             print("\(net.info.name) input \(session.inputShape), \(session.threads) thread(s)")
             print("  MACs:        \(session.macs)")
             print("  parameters:  \(net.parameterCount)")
             print("  arena:       \(session.arenaBytes) bytes (\(String(format: "%.2f", Double(session.arenaBytes) / 1_048_576)) MiB)")
-        } catch let error as EngineError {
+        } catch {
             fail(error)
         }
     }
