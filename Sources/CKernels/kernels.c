@@ -1,15 +1,20 @@
 #include "CKernels.h"
 #include "vector_math.h"
 
+#include <immintrin.h>
 #include <math.h>
 
 #define VIT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
+// Depthwise convolution: each output is bias + Σ taps x·w in (ky, kx) order, one FMA per tap,
+// then + residual, then ReLU. The portable loop and the AVX-512 one do the same arithmetic; the
+// latter keeps a pixel's 64-channel block in registers across the taps instead of updating the
+// output in memory once per tap.
 VIT_CLONES
-void vit_depthwise_hwc(const float *restrict x, int height, int width, int channels,
-                       const float *restrict weight, const float *restrict bias, int kernel, int stride,
-                       int relu, const float *restrict residual, float *restrict out,
-                       int row_begin, int row_end) {
+static void depthwise_portable(const float *restrict x, int height, int width, int channels,
+                               const float *restrict weight, const float *restrict bias, int kernel, int stride,
+                               int relu, const float *restrict residual, float *restrict out,
+                               int row_begin, int row_end) {
     const int pad = kernel / 2;
     const int ow = (width + 2 * pad - kernel) / stride + 1;
     for (int oy = row_begin; oy < row_end; oy++) {
@@ -36,6 +41,65 @@ void vit_depthwise_hwc(const float *restrict x, int height, int width, int chann
             }
         }
     }
+}
+
+#define DEPTHWISE_BLOCK 4  // vectors of 16 channels kept in registers per pixel
+
+__attribute__((target("avx512f")))
+static void depthwise_avx512(const float *restrict x, int height, int width, int channels,
+                             const float *restrict weight, const float *restrict bias, int kernel, int stride,
+                             int relu, const float *restrict residual, float *restrict out,
+                             int row_begin, int row_end) {
+    const int pad = kernel / 2;
+    const int ow = (width + 2 * pad - kernel) / stride + 1;
+    for (int oy = row_begin; oy < row_end; oy++) {
+        const int ky0 = oy * stride - pad < 0 ? pad - oy * stride : 0;
+        const int ky1 = oy * stride - pad + kernel > height ? height - (oy * stride - pad) : kernel;
+        for (int ox = 0; ox < ow; ox++) {
+            const int kx0 = ox * stride - pad < 0 ? pad - ox * stride : 0;
+            const int kx1 = ox * stride - pad + kernel > width ? width - (ox * stride - pad) : kernel;
+            float *restrict o = out + ((long)oy * ow + ox) * channels;
+            const float *restrict r = residual ? residual + ((long)oy * ow + ox) * channels : 0;
+            for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
+                __mmask16 mask[DEPTHWISE_BLOCK];
+                __m512 acc[DEPTHWISE_BLOCK];
+#pragma clang loop unroll(full)
+                for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
+                    const int left = channels - c0 - 16 * j;
+                    mask[j] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+                    acc[j] = _mm512_maskz_loadu_ps(mask[j], bias + c0 + 16 * j);
+                }
+                for (int ky = ky0; ky < ky1; ky++) {
+                    const int iy = oy * stride - pad + ky;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const int ix = ox * stride - pad + kx;
+                        const float *xi = x + ((long)iy * width + ix) * channels + c0;
+                        const float *wk = weight + (long)(ky * kernel + kx) * channels + c0;
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
+                            acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[j], xi + 16 * j),
+                                                     _mm512_maskz_loadu_ps(mask[j], wk + 16 * j), acc[j]);
+                        }
+                    }
+                }
+#pragma clang loop unroll(full)
+                for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
+                    __m512 v = acc[j];
+                    if (r) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], r + c0 + 16 * j));
+                    if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                    _mm512_mask_storeu_ps(o + c0 + 16 * j, mask[j], v);
+                }
+            }
+        }
+    }
+}
+
+void vit_depthwise_hwc(const float *restrict x, int height, int width, int channels,
+                       const float *restrict weight, const float *restrict bias, int kernel, int stride,
+                       int relu, const float *restrict residual, float *restrict out,
+                       int row_begin, int row_end) {
+    (vit_cpu_has_avx512() ? depthwise_avx512 : depthwise_portable)(
+        x, height, width, channels, weight, bias, kernel, stride, relu, residual, out, row_begin, row_end);
 }
 
 VIT_CLONES
