@@ -54,6 +54,9 @@ CASES = [
     dict(name="deit3_base_224_b1", model="deit3_base_patch16_224", batch=1, height=224, width=224, weight_seed=40),
     dict(name="resnet50_224_b2", model="resnet50", batch=2, height=224, width=224, weight_seed=41, features=True),
     dict(name="resnet50_160x192_b1", model="resnet50", batch=1, height=160, width=192, weight_seed=42),
+    # MLP-Mixer's token-mixing MLPs fix the sequence length: 224×224 is its only input size.
+    dict(name="mixer_b16_224_b2", model="mixer_b16_224", batch=2, height=224, width=224, weight_seed=43,
+         features=True),
 ]
 
 

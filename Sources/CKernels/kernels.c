@@ -138,6 +138,22 @@ void vit_bias_activation(float *restrict m, int rows, int cols, int ld, const fl
 }
 
 VIT_CLONES
+void vit_transpose_add(const float *restrict x, int rows, int cols, const float *residual, float *out) {
+    enum { BLOCK = 16 };  // 16×16 blocks: both the rows read and the rows written stay in L1
+    for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+        const int r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+        for (int c0 = 0; c0 < cols; c0 += BLOCK) {
+            const int c1 = c0 + BLOCK < cols ? c0 + BLOCK : cols;
+            for (int c = c0; c < c1; c++) {
+                float *o = out + (long)c * rows;
+                const float *res = residual ? residual + (long)c * rows : 0;
+                for (int r = r0; r < r1; r++) o[r] = x[(long)r * cols + c] + (res ? res[r] : 0.0f);
+            }
+        }
+    }
+}
+
+VIT_CLONES
 void vit_column_mean(const float *restrict m, int rows, int cols, float *restrict out) {
     for (int c = 0; c < cols; c++) out[c] = 0;
     for (int r = 0; r < rows; r++) {

@@ -65,6 +65,9 @@ public final class Model: Sendable {
         case .resNet(let config):
             try config.validate(model: info.name)
             built = ResNet(config: config, tensors: tensors)
+        case .mlpMixer(let config):
+            try config.validate(model: info.name)
+            built = MLPMixer(config: config, tensors: tensors)
         }
         if let error = tensors.firstError { throw error }
         architecture = built
@@ -75,6 +78,7 @@ public final class Model: Sendable {
         case .efficientViT: EfficientViT.checkpointKey
         case .visionTransformer: VisionTransformer.checkpointKey
         case .resNet: ResNet.checkpointKey
+        case .mlpMixer: MLPMixer.checkpointKey
         }
     }
 
@@ -95,6 +99,7 @@ public final class Model: Sendable {
         case .efficientViT(let config): EfficientViT.tensorSpec(config)
         case .visionTransformer(let config): VisionTransformer.tensorSpec(config)
         case .resNet(let config): ResNet.tensorSpec(config)
+        case .mlpMixer(let config): MLPMixer.tensorSpec(config)
         }
     }
 

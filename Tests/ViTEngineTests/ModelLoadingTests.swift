@@ -141,6 +141,22 @@ final class ModelLoadingTests: XCTestCase {
         }
     }
 
+    /// Architectures tied to one input size (MLP-Mixer's token MLPs) or to a minimum (one ViT
+    /// patch) say so instead of running a graph that does not fit.
+    func testSizesAnArchitectureCannotRunAreRefused() throws {
+        let mixer = try Model.placeholder(ModelRegistry.model(named: "mixer_b16_224"))
+        XCTAssertNoThrow(try mixer.makeSession(batch: 1, height: 224, width: 224))
+        XCTAssertThrowsError(try mixer.makeSession(batch: 1, height: 160, width: 224)) { error in
+            XCTAssertEqual(error as? EngineError, .invalidInputShape(
+                expected: "[N ≥ 1, 3, H, W] with 224×224 only: the token-mixing MLPs are sized for 196 tokens",
+                found: [1, 3, 160, 224]))
+        }
+        let vit = try Model.placeholder(ModelRegistry.model(named: "vit_tiny_patch16_224"))
+        XCTAssertThrowsError(try vit.makeSession(batch: 1, height: 8, width: 224)) { error in
+            guard case .invalidInputShape? = error as? EngineError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testCreamKeysMapOntoTimmKeys() {
         let cases: [(String, String)] = [
             ("patch_embed.0.c.weight", "patch_embed.conv1.conv.weight"),

@@ -9,7 +9,7 @@ final class ZooParityTests: XCTestCase {
         "vit_tiny_224_b2", "vit_tiny_160x256_b2", "vit_small_224_b2", "vit_base_224_b1",
         "deit_tiny_224_b2", "deit_small_224_b2", "deit_base_224_b1",
         "deit3_small_224_b2", "deit3_small_288_b1", "deit3_base_224_b1",
-        "resnet50_224_b2", "resnet50_160x192_b1",
+        "resnet50_224_b2", "resnet50_160x192_b1", "mixer_b16_224_b2",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -27,4 +27,5 @@ final class ZooParityTests: XCTestCase {
     /// The CNN baseline: BatchNorm folded, ReLU after the residual add, max pooling.
     func testResNet50() throws { try checkParity("resnet50_224_b2") }
     func testResNet50At160x192() throws { try checkParity("resnet50_160x192_b1") }
+    func testMLPMixerB16() throws { try checkParity("mixer_b16_224_b2") }
 }

@@ -29,6 +29,11 @@ void vit_max_pool_hwc(const float *x, int height, int width, int channels, int k
 /// VIT_ACT_*.
 void vit_bias_activation(float *m, int rows, int cols, int ld, const float *bias, int act);
 
+/// out[c][r] = x[r][c] (+ residual[c][r]): one rows×cols matrix transposed, e.g. tokens ×
+/// channels to channels × tokens for MLP-Mixer's token mixing. residual (cols×rows, or NULL) may
+/// be out itself; x must not overlap out.
+void vit_transpose_add(const float *x, int rows, int cols, const float *residual, float *out);
+
 /// Column means of a rows×cols matrix (global average pooling of an HWC image).
 void vit_column_mean(const float *m, int rows, int cols, float *out);
 

@@ -181,8 +181,14 @@ final class Executor {
             }
         case let .tokenPool(mode):
             pool.run(items: batch) { n, _ in
-                SequenceKernels.pool(x: x + n * inImage, tokens: inShape[1], channels: inShape[2], mode,
+                SequenceKernels.pool(x: x + n * inImage, tokens: inImage / inShape.last!, channels: inShape.last!, mode,
                                      out: out + n * outImage)
+            }
+        case .transpose:
+            let rows = graph.values[node.input.index].rowsPerImage, columns = inShape.last!
+            pool.run(items: batch) { n, _ in
+                vit_transpose_add(x + n * inImage, Int32(rows), Int32(columns), residual.map { $0 + n * outImage },
+                                  out + n * outImage)
             }
         }
     }

@@ -115,8 +115,13 @@ enum Operation: Sendable {
     /// Multi-head self-attention on a `[N, T, 3·heads·headDim]` qkv projection (q, k, v blocks,
     /// heads inside each): `softmax(q·kᵀ·scale)·v` per head → `[N, T, heads·headDim]`.
     case selfAttention(heads: Int, headDim: Int, scale: Float)
-    /// `[N, T, C] → [N, C]`.
+    /// `[N, T, C] → [N, C]` (or `[N, h, w, C]`, its tokens in row-major order).
     case tokenPool(TokenPool)
+    /// Swaps the two axes of each image seen as a `[A, B]` matrix (`A` the product of the middle
+    /// dimensions, `B` the last): tokens × channels ↔ channels × tokens around MLP-Mixer's
+    /// token-mixing MLP, so that it is an ordinary linear layer. The residual is added in the
+    /// output's layout.
+    case transpose
     /// Fully connected layer on `[N, K] → [N, M]` with weight `[M, K]`.
     case linear(weight: ParamID, bias: ParamID)
 }
@@ -132,6 +137,7 @@ extension Operation {
         case .cascadedAttention: "cascaded attention"
         case .globalAveragePool, .tokenPool, .maxPool: "pool"
         case .linear: "linear"
+        case .transpose: "transpose"
         case .embedTokens: "token embedding"
         case .layerNorm: "layer norm"
         case .selfAttention: "self-attention"

@@ -31,7 +31,7 @@ extension Graph {
         case let .selfAttention(heads, headDim, _):
             // q·kᵀ and attn·v per head.
             return batch * heads * 2 * rows * rows * headDim
-        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool:
+        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose:
             return 0
         case .linear:
             return batch * output[1] * input[1]

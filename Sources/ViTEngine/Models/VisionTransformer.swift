@@ -93,11 +93,7 @@ struct VisionTransformer: Sendable {
 
     init(config c: VisionTransformerConfig, tensors t: CheckpointTensors) {
         var loader = ParameterLoader(t)
-        let w = WeightLayout.reorder(t["patch_embed.proj.weight"], outChannels: c.embedDim,
-                                     as: .dense(kernel: c.patchSize))
-        patchEmbed = FoldedConv(weight: loader.add(w, name: "patch_embed.proj.weight"),
-                                bias: loader.add(t["patch_embed.proj.bias"], name: "patch_embed.proj.bias"),
-                                outChannels: c.embedDim)
+        patchEmbed = loader.convolution("patch_embed.proj")
         prefixTokens = c.classToken ? t["cls_token"] : []
         positionEmbedding = t["pos_embed"]
         blocks = (0..<c.depth).map { i in

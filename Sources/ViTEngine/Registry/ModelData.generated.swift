@@ -563,6 +563,40 @@ enum ModelData {
         "timm": "https://huggingface.co/timm/resnet50.a1_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/resnet50.a1_in1k"
       }
+    },
+    {
+      "name": "mixer_b16_224",
+      "aliases": ["mixer-b16", "mixer_b16"],
+      "family": "mixer",
+      "taxonomy": "MLP mixing (MLP-Mixer)",
+      "mixer": {
+        "patch_size": 16,
+        "num_blocks": 12,
+        "embed_dim": 768,
+        "mlp_ratio": [0.5, 4.0],
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.5, 0.5, 0.5],
+        "crop_pct": 0.875,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 76.616,
+        "params_millions": 59.88,
+        "gmacs": 12.621,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: mixer_b16_224.goog_in21k_ft_in1k at 224x224, Google's ImageNet-21k pre-trained, ImageNet-1k fine-tuned weights); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-vitjx/jx_mixer_b16_224-76587d61.pth",
+        "timm": "https://huggingface.co/timm/mixer_b16_224.goog_in21k_ft_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/mixer_b16_224.goog_in21k_ft_in1k"
+      }
     }
   ]
 }

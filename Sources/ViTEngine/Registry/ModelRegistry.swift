@@ -59,6 +59,7 @@ public enum ArchitectureConfig: Sendable, Equatable {
     case efficientViT(EfficientViTConfig)
     case visionTransformer(VisionTransformerConfig)
     case resNet(ResNetConfig)
+    case mlpMixer(MLPMixerConfig)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -77,7 +78,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, taxonomy, efficientvit, vit, resnet, preprocess, published, weights
+        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, preprocess, published, weights
     }
 
     public init(from decoder: Decoder) throws {
@@ -93,6 +94,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .visionTransformer(try c.decode(VisionTransformerConfig.self, forKey: .vit))
         case "resnet":
             architecture = .resNet(try c.decode(ResNetConfig.self, forKey: .resnet))
+        case "mixer":
+            architecture = .mlpMixer(try c.decode(MLPMixerConfig.self, forKey: .mixer))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")

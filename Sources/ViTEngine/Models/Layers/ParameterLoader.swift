@@ -40,6 +40,15 @@ struct ParameterLoader {
                            bias: store.add(b, name: prefix + ".bias"), outFeatures: b.count)
     }
 
+    /// A plain `nn.Conv2d` with bias (a patch embedding): `prefix.weight` `[out, in, k, k]` in the
+    /// dense convolution's packed layout, and `prefix.bias`.
+    mutating func convolution(_ prefix: String) -> FoldedConv {
+        let shape = tensors.shape(prefix + ".weight")
+        let w = WeightLayout.reorder(tensors[prefix + ".weight"], outChannels: shape[0], as: .dense(kernel: shape[3]))
+        return FoldedConv(weight: store.add(w, name: prefix + ".weight"),
+                          bias: store.add(tensors[prefix + ".bias"], name: prefix + ".bias"), outChannels: shape[0])
+    }
+
     /// `nn.LayerNorm` `prefix.weight`, `prefix.bias`.
     mutating func layerNorm(_ prefix: String, epsilon: Double) -> LayerNormLayer {
         LayerNormLayer(weight: store.add(tensors[prefix + ".weight"], name: prefix + ".weight"),
