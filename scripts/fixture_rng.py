@@ -61,6 +61,8 @@ RULES = [
     {"suffix": "norm2.weight", "lo": 0.5, "hi": 1.5},
     {"suffix": "norm.weight", "lo": 0.5, "hi": 1.5},
     {"suffix": ".gamma", "lo": 0.2, "hi": 0.8},
+    {"suffix": ".gamma_1", "lo": 0.2, "hi": 0.8},  # CaiT's LayerScale
+    {"suffix": ".gamma_2", "lo": 0.2, "hi": 0.8},
     {"suffix": "cls_token", "lo": -1.0, "hi": 1.0},
     {"suffix": "pos_embed", "lo": -0.5, "hi": 0.5},
     # ResNet (timm names bn1..bn3, downsample.1): as EfficientViT, the last BatchNorm of each

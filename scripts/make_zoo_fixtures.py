@@ -57,6 +57,9 @@ CASES = [
     # MLP-Mixer's token-mixing MLPs fix the sequence length: 224×224 is its only input size.
     dict(name="mixer_b16_224_b2", model="mixer_b16_224", batch=2, height=224, width=224, weight_seed=43,
          features=True),
+    # CaiT's position embedding fixes the input size (timm: fixed_input_size): 224×224 only.
+    dict(name="cait_xxs24_224_b2", model="cait_xxs24_224", batch=2, height=224, width=224, weight_seed=44,
+         features=True),
 ]
 
 

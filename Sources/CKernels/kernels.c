@@ -138,6 +138,20 @@ void vit_bias_activation(float *restrict m, int rows, int cols, int ld, const fl
 }
 
 VIT_CLONES
+void vit_mix_heads(const float *restrict x, int heads, long count, long stride, const float *restrict weight,
+                   const float *restrict bias, float *restrict out) {
+    for (int g = 0; g < heads; g++) {
+        float *restrict o = out + g * stride;
+        for (long i = 0; i < count; i++) o[i] = bias[g];
+        for (int h = 0; h < heads; h++) {
+            const float w = weight[g * heads + h];
+            const float *restrict xh = x + h * stride;
+            for (long i = 0; i < count; i++) o[i] += w * xh[i];
+        }
+    }
+}
+
+VIT_CLONES
 void vit_transpose_add(const float *restrict x, int rows, int cols, const float *residual, float *out) {
     enum { BLOCK = 16 };  // 16×16 blocks: both the rows read and the rows written stay in L1
     for (int r0 = 0; r0 < rows; r0 += BLOCK) {

@@ -68,6 +68,9 @@ public final class Model: Sendable {
         case .mlpMixer(let config):
             try config.validate(model: info.name)
             built = MLPMixer(config: config, tensors: tensors)
+        case .caiT(let config):
+            try config.validate(model: info.name)
+            built = CaiT(config: config, tensors: tensors)
         }
         if let error = tensors.firstError { throw error }
         architecture = built
@@ -79,6 +82,7 @@ public final class Model: Sendable {
         case .visionTransformer: VisionTransformer.checkpointKey
         case .resNet: ResNet.checkpointKey
         case .mlpMixer: MLPMixer.checkpointKey
+        case .caiT: CaiT.checkpointKey
         }
     }
 
@@ -100,6 +104,7 @@ public final class Model: Sendable {
         case .visionTransformer(let config): VisionTransformer.tensorSpec(config)
         case .resNet(let config): ResNet.tensorSpec(config)
         case .mlpMixer(let config): MLPMixer.tensorSpec(config)
+        case .caiT(let config): CaiT.tensorSpec(config)
         }
     }
 

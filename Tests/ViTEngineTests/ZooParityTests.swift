@@ -10,6 +10,7 @@ final class ZooParityTests: XCTestCase {
         "deit_tiny_224_b2", "deit_small_224_b2", "deit_base_224_b1",
         "deit3_small_224_b2", "deit3_small_288_b1", "deit3_base_224_b1",
         "resnet50_224_b2", "resnet50_160x192_b1", "mixer_b16_224_b2",
+        "cait_xxs24_224_b2",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -28,4 +29,6 @@ final class ZooParityTests: XCTestCase {
     func testResNet50() throws { try checkParity("resnet50_224_b2") }
     func testResNet50At160x192() throws { try checkParity("resnet50_160x192_b1") }
     func testMLPMixerB16() throws { try checkParity("mixer_b16_224_b2") }
+    /// Talking-heads attention, LayerScale and the class-attention blocks.
+    func testCaiTXXS24() throws { try checkParity("cait_xxs24_224_b2") }
 }

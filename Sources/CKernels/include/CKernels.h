@@ -29,6 +29,12 @@ void vit_max_pool_hwc(const float *x, int height, int width, int channels, int k
 /// VIT_ACT_*.
 void vit_bias_activation(float *m, int rows, int cols, int ld, const float *bias, int act);
 
+/// Talking heads: out[g][i] = bias[g] + Σ_h weight[g][h] · x[h][i] for g, h < heads and i < count,
+/// a linear layer across the heads of `heads` score matrices of `count` floats each (in h order).
+/// The matrices of x and of out are `stride` floats apart.
+void vit_mix_heads(const float *x, int heads, long count, long stride, const float *weight, const float *bias,
+                   float *out);
+
 /// out[c][r] = x[r][c] (+ residual[c][r]): one rows×cols matrix transposed, e.g. tokens ×
 /// channels to channels × tokens for MLP-Mixer's token mixing. residual (cols×rows, or NULL) may
 /// be out itself; x must not overlap out.

@@ -184,6 +184,22 @@ final class Executor {
                 SequenceKernels.pool(x: x + n * inImage, tokens: inImage / inShape.last!, channels: inShape.last!, mode,
                                      out: out + n * outImage)
             }
+        case let .talkingHeadsAttention(a):
+            let tokens = inShape[1]
+            let blocks = Partition.rowBlocks(rows: tokens, rowsPerBlock: TalkingHeadsAttentionKernel.rowsPerBlock)
+            pool.run(items: batch * blocks.count) { item, thread in
+                let (n, block) = item.quotientAndRemainder(dividingBy: blocks.count)
+                TalkingHeadsAttentionKernel.run(a, parameters: p, qkv: x + n * inImage, tokens: tokens,
+                                                rows: blocks.range(block), scratch: scratch + thread * scratchStride,
+                                                out: out + n * outImage)
+            }
+        case let .classAttention(a):
+            let tokens = inShape[1]
+            pool.run(items: batch) { n, thread in
+                ClassAttentionKernel.run(a, parameters: p, patches: x + n * inImage, tokens: tokens,
+                                         cls: residual.map { $0 + n * outImage } ?? UnsafePointer(p[a.classToken!]),
+                                         scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
         case .transpose:
             let rows = graph.values[node.input.index].rowsPerImage, columns = inShape.last!
             pool.run(items: batch) { n, _ in

@@ -115,6 +115,11 @@ enum Operation: Sendable {
     /// Multi-head self-attention on a `[N, T, 3·heads·headDim]` qkv projection (q, k, v blocks,
     /// heads inside each): `softmax(q·kᵀ·scale)·v` per head → `[N, T, heads·headDim]`.
     case selfAttention(heads: Int, headDim: Int, scale: Float)
+    /// CaiT's talking-heads self-attention on a `[N, T, 3·C]` qkv projection → `[N, T, C]`.
+    case talkingHeadsAttention(TalkingHeadsAttentionLayer)
+    /// CaiT's class attention: patch tokens `[N, T, C]` (input) and class token `[N, C]`
+    /// (residual, or the layer's learned token) → the updated class token `[N, C]`.
+    case classAttention(ClassAttentionLayer)
     /// `[N, T, C] → [N, C]` (or `[N, h, w, C]`, its tokens in row-major order).
     case tokenPool(TokenPool)
     /// Swaps the two axes of each image seen as a `[A, B]` matrix (`A` the product of the middle
@@ -138,6 +143,8 @@ extension Operation {
         case .globalAveragePool, .tokenPool, .maxPool: "pool"
         case .linear: "linear"
         case .transpose: "transpose"
+        case .talkingHeadsAttention: "talking-heads attention"
+        case .classAttention: "class attention"
         case .embedTokens: "token embedding"
         case .layerNorm: "layer norm"
         case .selfAttention: "self-attention"

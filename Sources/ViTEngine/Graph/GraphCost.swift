@@ -31,6 +31,14 @@ extension Graph {
         case let .selfAttention(heads, headDim, _):
             // q·kᵀ and attn·v per head.
             return batch * heads * 2 * rows * rows * headDim
+        case let .talkingHeadsAttention(a):
+            // q·kᵀ and attn·v per head, and the two mixes across heads of every score.
+            return batch * (a.heads * 2 * rows * rows * a.headDim + 2 * a.heads * a.heads * rows * rows)
+        case let .classAttention(a):
+            // Keys and values of every token, the class token's query and projection, and its
+            // scores and weighted sum per head.
+            let c = a.heads * a.headDim, tokens = input[1] + 1
+            return batch * (2 * tokens * c * c + 2 * c * c + 2 * tokens * c)
         case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose:
             return 0
         case .linear:

@@ -597,6 +597,42 @@ enum ModelData {
         "timm": "https://huggingface.co/timm/mixer_b16_224.goog_in21k_ft_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/mixer_b16_224.goog_in21k_ft_in1k"
       }
+    },
+    {
+      "name": "cait_xxs24_224",
+      "aliases": ["cait-xxs24", "cait_xxs24"],
+      "family": "cait",
+      "taxonomy": "summary tokens (CaiT class attention)",
+      "cait": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 24,
+        "num_heads": 4,
+        "mlp_ratio": 4.0,
+        "depth_token_only": 2,
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 78.4,
+        "params_millions": 11.96,
+        "gmacs": 2.533,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: cait_xxs24_224.fb_dist_in1k at 224x224, the distilled weights of Touvron et al., Going deeper with Image Transformers, ICCV 2021); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/deit/XXS24_224.pth",
+        "timm": "https://huggingface.co/timm/cait_xxs24_224.fb_dist_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/cait_xxs24_224.fb_dist_in1k"
+      }
     }
   ]
 }

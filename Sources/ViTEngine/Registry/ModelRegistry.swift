@@ -60,6 +60,7 @@ public enum ArchitectureConfig: Sendable, Equatable {
     case visionTransformer(VisionTransformerConfig)
     case resNet(ResNetConfig)
     case mlpMixer(MLPMixerConfig)
+    case caiT(CaiTConfig)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -78,7 +79,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, preprocess, published, weights
+        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, preprocess, published, weights
     }
 
     public init(from decoder: Decoder) throws {
@@ -96,6 +97,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .resNet(try c.decode(ResNetConfig.self, forKey: .resnet))
         case "mixer":
             architecture = .mlpMixer(try c.decode(MLPMixerConfig.self, forKey: .mixer))
+        case "cait":
+            architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")
