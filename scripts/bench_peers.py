@@ -8,7 +8,9 @@ and the same input size. Prints a Markdown table and, with --output, writes it t
 
     pip install torch timm onnx onnxscript onnxruntime openvino
     swift build -c release --product vit
-    python3 scripts/bench_peers.py --models m0 m5 --batches 1 16 --threads 1 2 --output BENCHMARKS.table.md
+    python3 scripts/bench_peers.py --models m0 m5 deit_tiny_patch16_224 --batches 1 16 --threads 1 2 --output BENCHMARKS.table.md
+
+Models are EfficientViT's m0…m5 or any registered model by its (timm) name.
 
 Weights are random (speed does not depend on their values). Each run is the median over
 --duration seconds after --warmup seconds, in a fresh process (so peak RSS is that system's);
@@ -41,6 +43,12 @@ def timed(run, warmup: float, duration: float) -> list[float]:
     return times
 
 
+def timm_name(model: str) -> str:
+    """timm's name of a model given as the engine accepts it (EfficientViT's m0…m5 aliases, or a
+    registry name such as deit_tiny_patch16_224, which is timm's)."""
+    return f"efficientvit_{model}" if model in ("m0", "m1", "m2", "m3", "m4", "m5") else model
+
+
 def onnx_path(args) -> str:
     return os.path.join(args.tmp, f"{args.model}_{args.batch}_{args.height}x{args.width}.onnx")
 
@@ -56,7 +64,7 @@ def peer_worker(args) -> None:
         import timm
 
         torch.set_num_threads(args.threads)
-        model = timm.create_model(f"efficientvit_{args.model}", pretrained=False).eval()
+        model = timm.create_model(timm_name(args.model), pretrained=False).eval()
         tx = torch.from_numpy(x)
         if args.peer == "export":
             torch.onnx.export(model, tx, onnx_path(args), opset_version=17, input_names=["input"],
