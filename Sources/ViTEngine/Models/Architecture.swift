@@ -10,4 +10,9 @@ protocol Architecture: Sendable {
 
 extension Architecture {
     func inputProblem(height: Int, width: Int) -> String? { nil }
+
+    /// The input problem of a model that runs at one square size only, `reason` saying why.
+    func onlySize(_ side: Int, height: Int, width: Int, because reason: String) -> String? {
+        height == side && width == side ? nil : "\(side)×\(side) only: \(reason)"
+    }
 }

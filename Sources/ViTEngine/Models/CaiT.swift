@@ -133,9 +133,8 @@ struct CaiT: Sendable {
 
 extension CaiT: Architecture {
     func inputProblem(height: Int, width: Int) -> String? {
-        let side = config.imageSize
-        return height == side && width == side
-            ? nil : "\(side)×\(side) only: the position embedding is learned for a \(config.grid)×\(config.grid) grid (timm refuses other sizes too)"
+        onlySize(config.imageSize, height: height, width: width,
+                 because: "the position embedding is learned for a \(config.grid)×\(config.grid) grid (timm refuses other sizes too)")
     }
 
     func graph(batch n: Int, height: Int, width: Int) -> Graph {

@@ -99,9 +99,8 @@ struct MLPMixer: Sendable {
 
 extension MLPMixer: Architecture {
     func inputProblem(height: Int, width: Int) -> String? {
-        let side = config.imageSize
-        return height == side && width == side
-            ? nil : "\(side)×\(side) only: the token-mixing MLPs are sized for \(config.tokens) tokens"
+        onlySize(config.imageSize, height: height, width: width,
+                 because: "the token-mixing MLPs are sized for \(config.tokens) tokens")
     }
 
     func graph(batch n: Int, height: Int, width: Int) -> Graph {
