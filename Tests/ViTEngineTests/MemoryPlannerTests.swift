@@ -31,7 +31,8 @@ final class MemoryPlannerTests: XCTestCase {
 
         for (i, node) in graph.nodes.enumerated() {
             var ranges: [(String, Range<Int>)] = []
-            for v in graph.values.indices where produced[v] <= i && lastUse[v] >= i {
+            // The input is the caller's buffer, outside the arena.
+            for v in graph.values.indices where v != graph.input.index && produced[v] <= i && lastUse[v] >= i {
                 if plan.inPlaceNodes.contains(i), v == node.residual?.index { continue }
                 let start = plan.valueOffsets[v]
                 ranges.append(("value \(v)", start..<(start + graph.values[v].count)))

@@ -34,10 +34,13 @@ final class Executor {
 
     /// Copies `input` into the graph's input value, runs every node, and hands each requested
     /// output to `read` while the arena is still valid.
+    /// Runs the graph on the caller's input, which is read in place (not copied into the arena)
+    /// and only for the duration of the call.
     func run(input: UnsafeBufferPointer<Float>) {
         let inputInfo = graph.values[graph.input.index]
         precondition(input.count == inputInfo.count)
-        pointer(graph.input).update(from: input.baseAddress!, count: input.count)
+        callerInput = input.baseAddress!
+        defer { callerInput = nil }
         for (i, node) in graph.nodes.enumerated() {
             if nodeNanoseconds.isEmpty {
                 execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
@@ -61,8 +64,14 @@ final class Executor {
         return Tensor(shape: info.shape, values: Array(UnsafeBufferPointer(start: pointer(v), count: info.count)))
     }
 
+    /// The caller's input during `run`.
+    private var callerInput: UnsafePointer<Float>?
+
+    /// Where a value lives. The input is the caller's buffer: no node writes to it (the planner
+    /// never places an output there), so the mutable view is only ever read.
     private func pointer(_ v: ValueID) -> UnsafeMutablePointer<Float> {
-        arena.baseAddress! + plan.valueOffsets[v.index]
+        if v == graph.input { return UnsafeMutablePointer(mutating: callerInput!) }
+        return arena.baseAddress! + plan.valueOffsets[v.index]
     }
 
     /// Runs one node as independent work items spread over the pool. Each output element is

@@ -1,6 +1,7 @@
 /// Where every value and every node's scratch lives in the arena, and how big the arena is.
 struct MemoryPlan: Sendable {
-    /// Offset in floats of each value (indexed by `ValueID.index`).
+    /// Offset in floats of each value (indexed by `ValueID.index`); the graph's input has none
+    /// (-1): the executor reads the caller's buffer in place.
     var valueOffsets: [Int]
     /// Offset in floats of each node's scratch (indexed like `Graph.nodes`).
     var scratchOffsets: [Int]
@@ -13,7 +14,8 @@ struct MemoryPlan: Sendable {
 /// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
 /// give each output (and scratch) the best-fitting free block, and return a value's block to the
 /// free list after its last reader. A residual whose last reader is the node that adds it hands
-/// its slot to that node's output, so `x + f(x)` is accumulated in place.
+/// its slot to that node's output, so `x + f(x)` is accumulated in place. The graph's input is the
+/// caller's memory, read in place: it takes no slot and nothing is written over it.
 enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
     static let alignment = 16
@@ -35,10 +37,9 @@ enum MemoryPlanner {
 
         func size(_ v: ValueID) -> Int { round(graph.values[v.index].count) }
 
-        offsets[graph.input.index] = free.allocate(size(graph.input))
         for (i, node) in graph.nodes.enumerated() {
             var released: [ValueID] = []
-            if let r = node.residual, r != node.input, lastUse[r.index] == i,
+            if let r = node.residual, r != node.input, r != graph.input, lastUse[r.index] == i,
                size(r) == size(node.output) {
                 offsets[node.output.index] = offsets[r.index]
                 inPlace.insert(i)
@@ -52,7 +53,7 @@ enum MemoryPlanner {
                 free.release(offset: scratch[i], count: count)
             }
             if lastUse[node.input.index] == i { released.append(node.input) }
-            for v in Set(released) where !(inPlace.contains(i) && v == node.residual) {
+            for v in Set(released) where v != graph.input && !(inPlace.contains(i) && v == node.residual) {
                 free.release(offset: offsets[v.index], count: size(v))
             }
             if lastUse[node.output.index] == -1 {
