@@ -147,6 +147,32 @@ void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float 
     gemm_segments(m, n, 1, k, 0, a, lda, packed, bias, act, residual, ldr, c, ldc);
 }
 
+// dst[3i + ch] = plane ch's [i], for i < n: one row of an RGB image from CHW to HWC, 16 pixels
+// (three vectors out) per step, each vector assembled by two two-source permutes.
+__attribute__((target("avx512f")))
+static void interleave_rgb_avx512(const float *r, const float *g, const float *b, int n, float *dst) {
+    __m512i first[3], second[3];
+    for (int j = 0; j < 3; j++) {
+        int i1[16], i2[16];
+        for (int l = 0; l < 16; l++) {
+            const int p = 16 * j + l, pixel = p / 3, ch = p % 3;
+            i1[l] = ch == 1 ? 16 + pixel : pixel;  // red or green (blue lanes filled next)
+            i2[l] = ch == 2 ? 16 + pixel : l;      // blue, or the lane as it is
+        }
+        first[j] = _mm512_loadu_si512(i1);
+        second[j] = _mm512_loadu_si512(i2);
+    }
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 vr = _mm512_loadu_ps(r + i), vg = _mm512_loadu_ps(g + i), vb = _mm512_loadu_ps(b + i);
+        for (int j = 0; j < 3; j++) {
+            const __m512 rg = _mm512_permutex2var_ps(vr, first[j], vg);
+            _mm512_storeu_ps(dst + 3 * i + 16 * j, _mm512_permutex2var_ps(rg, second[j], vb));
+        }
+    }
+    for (; i < n; i++) { dst[3 * i] = r[i]; dst[3 * i + 1] = g[i]; dst[3 * i + 2] = b[i]; }
+}
+
 // The input rows a block of output rows reads, as a zero-padded channels-last band: rows of
 // (width + 2·pad)·cin floats, so that every kernel tap of every output pixel is in bounds and an
 // output row is a GEMM whose A rows are `stride · cin` floats apart.
@@ -163,6 +189,10 @@ static void fill_band(const float *x, int channels_last, int height, int width, 
         memset(dst, 0, sizeof(float) * pad * cin);
         if (channels_last) {
             memcpy(dst + (long)pad * cin, x + (long)iy * width * cin, sizeof(float) * width * cin);
+        } else if (cin == 3 && has_avx512()) {
+            const long plane = (long)height * width;
+            const float *row = x + (long)iy * width;
+            interleave_rgb_avx512(row, row + plane, row + 2 * plane, width, dst + (long)pad * cin);
         } else {
             const long plane = (long)height * width;
             for (int ix = 0; ix < width; ix++) {
