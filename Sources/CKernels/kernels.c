@@ -45,6 +45,57 @@ static void depthwise_portable(const float *restrict x, int height, int width, i
 
 #define DEPTHWISE_BLOCK 4  // vectors of 16 channels kept in registers per pixel
 
+// Output pixels ox … ox+P−1 of row oy (P a constant at each call site), which share the kernel
+// taps kx0 … kx1−1 in bounds: each tap's weights are loaded once for the P pixels.
+__attribute__((target("avx512f"), always_inline))
+static inline void depthwise_pixels(const int P, const float *restrict x, int width, int channels,
+                                    const float *restrict weight, const float *restrict bias, int kernel,
+                                    int stride, int relu, const float *restrict residual, float *restrict out,
+                                    int oy, int ox, int ow, int ky0, int ky1, int kx0, int kx1) {
+    const int pad = kernel / 2;
+    for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
+        __mmask16 mask[DEPTHWISE_BLOCK];
+        __m512 acc[2][DEPTHWISE_BLOCK];
+#pragma clang loop unroll(full)
+        for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
+            const int left = channels - c0 - 16 * j;
+            mask[j] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+            const __m512 b = _mm512_maskz_loadu_ps(mask[j], bias + c0 + 16 * j);
+#pragma clang loop unroll(full)
+            for (int p = 0; p < P; p++) acc[p][j] = b;
+        }
+        for (int ky = ky0; ky < ky1; ky++) {
+            const int iy = oy * stride - pad + ky;
+            for (int kx = kx0; kx < kx1; kx++) {
+                const float *wk = weight + (long)(ky * kernel + kx) * channels + c0;
+                __m512 w[DEPTHWISE_BLOCK];
+#pragma clang loop unroll(full)
+                for (int j = 0; j < DEPTHWISE_BLOCK; j++) w[j] = _mm512_maskz_loadu_ps(mask[j], wk + 16 * j);
+#pragma clang loop unroll(full)
+                for (int p = 0; p < P; p++) {
+                    const int ix = (ox + p) * stride - pad + kx;
+                    const float *xi = x + ((long)iy * width + ix) * channels + c0;
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
+                        acc[p][j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[j], xi + 16 * j), w[j], acc[p][j]);
+                    }
+                }
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int p = 0; p < P; p++) {
+            const long at = ((long)oy * ow + ox + p) * channels + c0;
+#pragma clang loop unroll(full)
+            for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
+                __m512 v = acc[p][j];
+                if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], residual + at + 16 * j));
+                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                _mm512_mask_storeu_ps(out + at + 16 * j, mask[j], v);
+            }
+        }
+    }
+}
+
 __attribute__((target("avx512f")))
 static void depthwise_avx512(const float *restrict x, int height, int width, int channels,
                              const float *restrict weight, const float *restrict bias, int kernel, int stride,
@@ -55,40 +106,20 @@ static void depthwise_avx512(const float *restrict x, int height, int width, int
     for (int oy = row_begin; oy < row_end; oy++) {
         const int ky0 = oy * stride - pad < 0 ? pad - oy * stride : 0;
         const int ky1 = oy * stride - pad + kernel > height ? height - (oy * stride - pad) : kernel;
-        for (int ox = 0; ox < ow; ox++) {
+        for (int ox = 0; ox < ow;) {
             const int kx0 = ox * stride - pad < 0 ? pad - ox * stride : 0;
             const int kx1 = ox * stride - pad + kernel > width ? width - (ox * stride - pad) : kernel;
-            float *restrict o = out + ((long)oy * ow + ox) * channels;
-            const float *restrict r = residual ? residual + ((long)oy * ow + ox) * channels : 0;
-            for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
-                __mmask16 mask[DEPTHWISE_BLOCK];
-                __m512 acc[DEPTHWISE_BLOCK];
-#pragma clang loop unroll(full)
-                for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
-                    const int left = channels - c0 - 16 * j;
-                    mask[j] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
-                    acc[j] = _mm512_maskz_loadu_ps(mask[j], bias + c0 + 16 * j);
-                }
-                for (int ky = ky0; ky < ky1; ky++) {
-                    const int iy = oy * stride - pad + ky;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const int ix = ox * stride - pad + kx;
-                        const float *xi = x + ((long)iy * width + ix) * channels + c0;
-                        const float *wk = weight + (long)(ky * kernel + kx) * channels + c0;
-#pragma clang loop unroll(full)
-                        for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
-                            acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[j], xi + 16 * j),
-                                                     _mm512_maskz_loadu_ps(mask[j], wk + 16 * j), acc[j]);
-                        }
-                    }
-                }
-#pragma clang loop unroll(full)
-                for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
-                    __m512 v = acc[j];
-                    if (r) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], r + c0 + 16 * j));
-                    if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-                    _mm512_mask_storeu_ps(o + c0 + 16 * j, mask[j], v);
-                }
+            // The next pixel shares these taps when neither pixel touches the left or right edge.
+            const int next = ox + 1;
+            const int pair = next < ow && kx0 == 0 && kx1 == kernel && next * stride - pad + kernel <= width;
+            if (pair) {
+                depthwise_pixels(2, x, width, channels, weight, bias, kernel, stride, relu, residual, out,
+                                 oy, ox, ow, ky0, ky1, kx0, kx1);
+                ox += 2;
+            } else {
+                depthwise_pixels(1, x, width, channels, weight, bias, kernel, stride, relu, residual, out,
+                                 oy, ox, ow, ky0, ky1, kx0, kx1);
+                ox += 1;
             }
         }
     }
