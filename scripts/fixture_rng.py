@@ -63,6 +63,10 @@ RULES = [
     {"suffix": ".gamma", "lo": 0.2, "hi": 0.8},
     {"suffix": ".gamma_1", "lo": 0.2, "hi": 0.8},  # CaiT's LayerScale
     {"suffix": ".gamma_2", "lo": 0.2, "hi": 0.8},
+    {"suffix": ".gamma1", "lo": 0.2, "hi": 0.8},  # XCiT's LayerScale
+    {"suffix": ".gamma2", "lo": 0.2, "hi": 0.8},
+    {"suffix": ".gamma3", "lo": 0.2, "hi": 0.8},
+    {"suffix": ".temperature", "lo": 0.5, "hi": 1.5},
     {"suffix": "cls_token", "lo": -1.0, "hi": 1.0},
     {"suffix": "pos_embed", "lo": -0.5, "hi": 0.5},
     # ResNet (timm names bn1..bn3, downsample.1): as EfficientViT, the last BatchNorm of each
@@ -71,6 +75,9 @@ RULES = [
     {"suffix": "bn1.weight", "lo": 0.4, "hi": 1.2},
     {"suffix": "bn2.weight", "lo": 0.4, "hi": 1.2},
     {"suffix": "downsample.1.weight", "lo": 0.4, "hi": 1.2},
+    # XCiT: the stem's BatchNorms (patch_embed.proj.N.1) and the local patch interaction's.
+    {"suffix": ".1.weight", "lo": 0.4, "hi": 1.2},
+    {"suffix": "local_mp.bn.weight", "lo": 0.4, "hi": 1.2},
     {"suffix": ".bias", "lo": -0.2, "hi": 0.2},
     {"suffix": ".weight", "fan_in_gain": math.sqrt(3.0)},
 ]

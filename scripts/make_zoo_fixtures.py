@@ -58,6 +58,11 @@ CASES = [
     dict(name="mixer_b16_224_b2", model="mixer_b16_224", batch=2, height=224, width=224, weight_seed=43,
          features=True),
     # CaiT's position embedding fixes the input size (timm: fixed_input_size): 224×224 only.
+    # XCiT has no position table to resample: any size runs (the Fourier encoding is computed).
+    dict(name="xcit_tiny_224_b2", model="xcit_tiny_12_p16_224", batch=2, height=224, width=224, weight_seed=45,
+         features=True),
+    dict(name="xcit_tiny_160x192_b1", model="xcit_tiny_12_p16_224", batch=1, height=160, width=192, weight_seed=46),
+    dict(name="xcit_nano_224_b1", model="xcit_nano_12_p16_224", batch=1, height=224, width=224, weight_seed=47),
     dict(name="cait_xxs24_224_b2", model="cait_xxs24_224", batch=2, height=224, width=224, weight_seed=44,
          features=True),
 ]

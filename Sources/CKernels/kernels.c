@@ -13,7 +13,8 @@
 VIT_CLONES
 static void depthwise_portable(const float *restrict x, int height, int width, int channels,
                                const float *restrict weight, const float *restrict bias, int kernel, int stride,
-                               int relu, const float *restrict residual, float *restrict out,
+                               int act, const float *restrict scale, const float *restrict shift,
+                               const float *restrict residual, float *restrict out,
                                int row_begin, int row_end) {
     const int pad = kernel / 2;
     const int ow = (width + 2 * pad - kernel) / stride + 1;
@@ -36,8 +37,9 @@ static void depthwise_portable(const float *restrict x, int height, int width, i
                 const float *restrict r = residual + ((long)oy * ow + ox) * channels;
                 for (int c = 0; c < channels; c++) o[c] += r[c];
             }
-            if (relu) {
-                for (int c = 0; c < channels; c++) o[c] = o[c] > 0 ? o[c] : 0;
+            for (int c = 0; c < channels; c++) o[c] = vit_activate(o[c], act);
+            if (scale) {
+                for (int c = 0; c < channels; c++) o[c] = o[c] * scale[c] + shift[c];
             }
         }
     }
@@ -50,7 +52,8 @@ static void depthwise_portable(const float *restrict x, int height, int width, i
 __attribute__((target("avx512f"), always_inline))
 static inline void depthwise_pixels(const int P, const float *restrict x, int width, int channels,
                                     const float *restrict weight, const float *restrict bias, int kernel,
-                                    int stride, int relu, const float *restrict residual, float *restrict out,
+                                    int stride, int act, const float *restrict scale, const float *restrict shift,
+                                    const float *restrict residual, float *restrict out,
                                     int oy, int ox, int ow, int ky0, int ky1, int kx0, int kx1) {
     const int pad = kernel / 2;
     for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
@@ -89,7 +92,12 @@ static inline void depthwise_pixels(const int P, const float *restrict x, int wi
             for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
                 __m512 v = acc[p][j];
                 if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], residual + at + 16 * j));
-                if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+                if (act == VIT_ACT_GELU) v = vit_gelu16(v);
+                if (scale) {
+                    v = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(mask[j], scale + c0 + 16 * j),
+                                        _mm512_maskz_loadu_ps(mask[j], shift + c0 + 16 * j));
+                }
                 _mm512_mask_storeu_ps(out + at + 16 * j, mask[j], v);
             }
         }
@@ -99,7 +107,8 @@ static inline void depthwise_pixels(const int P, const float *restrict x, int wi
 __attribute__((target("avx512f")))
 static void depthwise_avx512(const float *restrict x, int height, int width, int channels,
                              const float *restrict weight, const float *restrict bias, int kernel, int stride,
-                             int relu, const float *restrict residual, float *restrict out,
+                             int act, const float *restrict scale, const float *restrict shift,
+                             const float *restrict residual, float *restrict out,
                              int row_begin, int row_end) {
     const int pad = kernel / 2;
     const int ow = (width + 2 * pad - kernel) / stride + 1;
@@ -113,11 +122,11 @@ static void depthwise_avx512(const float *restrict x, int height, int width, int
             const int next = ox + 1;
             const int pair = next < ow && kx0 == 0 && kx1 == kernel && next * stride - pad + kernel <= width;
             if (pair) {
-                depthwise_pixels(2, x, width, channels, weight, bias, kernel, stride, relu, residual, out,
+                depthwise_pixels(2, x, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out,
                                  oy, ox, ow, ky0, ky1, kx0, kx1);
                 ox += 2;
             } else {
-                depthwise_pixels(1, x, width, channels, weight, bias, kernel, stride, relu, residual, out,
+                depthwise_pixels(1, x, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out,
                                  oy, ox, ow, ky0, ky1, kx0, kx1);
                 ox += 1;
             }
@@ -127,10 +136,10 @@ static void depthwise_avx512(const float *restrict x, int height, int width, int
 
 void vit_depthwise_hwc(const float *restrict x, int height, int width, int channels,
                        const float *restrict weight, const float *restrict bias, int kernel, int stride,
-                       int relu, const float *restrict residual, float *restrict out,
-                       int row_begin, int row_end) {
+                       int act, const float *restrict scale, const float *restrict shift,
+                       const float *restrict residual, float *restrict out, int row_begin, int row_end) {
     (vit_cpu_has_avx512() ? depthwise_avx512 : depthwise_portable)(
-        x, height, width, channels, weight, bias, kernel, stride, relu, residual, out, row_begin, row_end);
+        x, height, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out, row_begin, row_end);
 }
 
 VIT_CLONES

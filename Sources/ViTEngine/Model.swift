@@ -71,6 +71,9 @@ public final class Model: Sendable {
         case .caiT(let config):
             try config.validate(model: info.name)
             built = CaiT(config: config, tensors: tensors)
+        case .xcit(let config):
+            try config.validate(model: info.name)
+            built = XCiT(config: config, tensors: tensors)
         }
         if let error = tensors.firstError { throw error }
         architecture = built
@@ -83,6 +86,7 @@ public final class Model: Sendable {
         case .resNet: ResNet.checkpointKey
         case .mlpMixer: MLPMixer.checkpointKey
         case .caiT: CaiT.checkpointKey
+        case .xcit: XCiT.checkpointKey
         }
     }
 
@@ -105,6 +109,7 @@ public final class Model: Sendable {
         case .resNet(let config): ResNet.tensorSpec(config)
         case .mlpMixer(let config): MLPMixer.tensorSpec(config)
         case .caiT(let config): CaiT.tensorSpec(config)
+        case .xcit(let config): XCiT.tensorSpec(config)
         }
     }
 

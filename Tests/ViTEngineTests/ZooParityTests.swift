@@ -10,7 +10,7 @@ final class ZooParityTests: XCTestCase {
         "deit_tiny_224_b2", "deit_small_224_b2", "deit_base_224_b1",
         "deit3_small_224_b2", "deit3_small_288_b1", "deit3_base_224_b1",
         "resnet50_224_b2", "resnet50_160x192_b1", "mixer_b16_224_b2",
-        "cait_xxs24_224_b2",
+        "cait_xxs24_224_b2", "xcit_tiny_224_b2", "xcit_tiny_160x192_b1", "xcit_nano_224_b1",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -31,4 +31,11 @@ final class ZooParityTests: XCTestCase {
     func testMLPMixerB16() throws { try checkParity("mixer_b16_224_b2") }
     /// Talking-heads attention, LayerScale and the class-attention blocks.
     func testCaiTXXS24() throws { try checkParity("cait_xxs24_224_b2") }
+    /// Cross-covariance attention, local patch interaction and XCiT's class attention (all
+    /// tokens normalized after it).
+    func testXCiTTiny() throws { try checkParity("xcit_tiny_224_b2") }
+    /// Another size: the Fourier position encoding is computed for the 10×12 grid.
+    func testXCiTTinyAt160x192() throws { try checkParity("xcit_tiny_160x192_b1") }
+    /// `tokens_norm=False`: only the class token is normalized in the class-attention blocks.
+    func testXCiTNano() throws { try checkParity("xcit_nano_224_b1") }
 }

@@ -120,15 +120,16 @@ final class Executor {
                     cout: c.count, activation: activation, residual: residual.map { $0 + offset },
                     out: out + offset, ldOut: cout)
             }
-        case let .depthwise(weight, bias, kernel, stride, activation):
+        case let .depthwise(weight, bias, kernel, stride, activation, affine):
             let parts = Partition.depthwiseRowBlocks(outputRows: outShape[1])
             pool.run(items: batch * parts.count) { item, _ in
                 let (n, part) = item.quotientAndRemainder(dividingBy: parts.count)
                 ConvolutionKernels.depthwise(
                     x: x + n * inImage, channels: inShape[3], height: inShape[1], width: inShape[2],
                     weight: p[weight], bias: p[bias], kernel: kernel, stride: stride,
-                    activation: activation, residual: residual.map { $0 + n * outImage },
-                    out: out + n * outImage, outputRows: parts.range(part))
+                    activation: activation, then: affine.map { (p[$0.scale], p[$0.shift]) },
+                    residual: residual.map { $0 + n * outImage }, out: out + n * outImage,
+                    outputRows: parts.range(part))
             }
         case let .squeezeExcite(reduceWeight, reduceBias, expandWeight, expandBias, reduced):
             pool.run(items: batch) { n, thread in
@@ -207,6 +208,18 @@ final class Executor {
             pool.run(items: batch) { n, thread in
                 ClassAttentionKernel.run(a, parameters: p, patches: x + n * inImage, tokens: tokens,
                                          cls: residual.map { $0 + n * outImage } ?? UnsafePointer(p[a.classToken!]),
+                                         scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
+        case let .crossCovarianceAttention(a):
+            let tokens = graph.values[node.input.index].rowsPerImage
+            pool.run(items: batch * a.heads) { item, thread in
+                let (n, h) = item.quotientAndRemainder(dividingBy: a.heads)
+                CrossCovarianceAttentionKernel.run(a, parameters: p, qkv: x + n * inImage, tokens: tokens, head: h,
+                                                   scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
+        case let .xcitClassBlock(b):
+            pool.run(items: batch) { n, thread in
+                XCiTClassBlockKernel.run(b, parameters: p, x: x + n * inImage, tokens: inShape[1] - 1,
                                          scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case .transpose:

@@ -28,6 +28,12 @@ struct ValueInfo: Sendable {
     var channels: Int { shape.last! }
 }
 
+/// `x · scale + shift` per channel: an inference-mode BatchNorm kept as such.
+struct ChannelAffine: Sendable {
+    var scale: ParamID
+    var shift: ParamID
+}
+
 /// Elementwise function applied in a kernel's epilogue.
 enum Activation: Sendable {
     case identity
@@ -94,9 +100,11 @@ enum Operation: Sendable {
     /// 1×1 convolution, or a linear layer on every token: a GEMM per image over its rows (pixels or
     /// tokens) with the epilogue `activation(· + bias + residual)` fused.
     case pointwise(weight: ParamID, bias: ParamID, activation: Activation)
-    /// Depthwise convolution with zero padding `kernel / 2`, `activation(· + bias + residual)` fused;
-    /// weight tap-major `[k·k, channels]`.
-    case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation)
+    /// Depthwise convolution with zero padding `kernel / 2`, `activation(· + bias + residual)` fused,
+    /// then `then`'s per-channel affine if any (a BatchNorm after the activation, which cannot be
+    /// folded into the next convolution because of its zero padding); weight tap-major `[k·k, channels]`.
+    case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation,
+                   then: ChannelAffine? = nil)
     /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale.
     case squeezeExcite(reduceWeight: ParamID, reduceBias: ParamID, expandWeight: ParamID, expandBias: ParamID,
                        reduced: Int)
@@ -120,6 +128,10 @@ enum Operation: Sendable {
     /// CaiT's class attention: patch tokens `[N, T, C]` (input) and class token `[N, C]`
     /// (residual, or the layer's learned token) → the updated class token `[N, C]`.
     case classAttention(ClassAttentionLayer)
+    /// XCiT's cross-covariance attention on a `[N, …, 3·C]` qkv projection → `[N, …, C]`.
+    case crossCovarianceAttention(CrossCovarianceAttentionLayer)
+    /// XCiT's class-attention block on `[N, 1 + T, C]` (class token first) → the same shape.
+    case xcitClassBlock(XCiTClassBlockLayer)
     /// `[N, T, C] → [N, C]` (or `[N, h, w, C]`, its tokens in row-major order).
     case tokenPool(TokenPool)
     /// Swaps the two axes of each image seen as a `[A, B]` matrix (`A` the product of the middle
@@ -137,14 +149,15 @@ extension Operation {
         switch self {
         case .convolution: "convolution"
         case .pointwise: "pointwise"
-        case .depthwise(_, _, _, let stride, _): stride == 1 ? "depthwise" : "depthwise/2"
+        case .depthwise(_, _, _, let stride, _, _): stride == 1 ? "depthwise" : "depthwise/2"
         case .squeezeExcite: "squeeze-excite"
         case .cascadedAttention: "cascaded attention"
         case .globalAveragePool, .tokenPool, .maxPool: "pool"
         case .linear: "linear"
         case .transpose: "transpose"
         case .talkingHeadsAttention: "talking-heads attention"
-        case .classAttention: "class attention"
+        case .classAttention, .xcitClassBlock: "class attention"
+        case .crossCovarianceAttention: "cross-covariance attention"
         case .embedTokens: "token embedding"
         case .layerNorm: "layer norm"
         case .selfAttention: "self-attention"

@@ -15,7 +15,7 @@ extension Graph {
             return batch * rows * output[3] * (channelsLast ? input[3] : input[1]) * kernel * kernel
         case .pointwise:
             return batch * rows * output.last! * input.last!
-        case let .depthwise(_, _, kernel, _, _):
+        case let .depthwise(_, _, kernel, _, _, _):
             return batch * rows * output[3] * kernel * kernel
         case let .squeezeExcite(_, _, _, _, reduced):
             return batch * 2 * input[3] * reduced
@@ -39,6 +39,13 @@ extension Graph {
             // scores and weighted sum per head.
             let c = a.heads * a.headDim, tokens = input[1] + 1
             return batch * (2 * tokens * c * c + 2 * c * c + 2 * tokens * c)
+        case let .crossCovarianceAttention(a):
+            // q̂ᵀ·k̂ and v·Aᵀ per head: linear in the tokens.
+            return batch * a.heads * 2 * rows * a.headDim * a.headDim
+        case let .xcitClassBlock(b):
+            // The class attention (as CaiT's) and the class token's MLP.
+            let c = b.attention.heads * b.attention.headDim, tokens = input[1]
+            return batch * (2 * tokens * c * c + 2 * c * c + 2 * tokens * c + 2 * c * b.mlp.fc1.outFeatures)
         case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose:
             return 0
         case .linear:

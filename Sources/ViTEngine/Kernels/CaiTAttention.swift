@@ -52,12 +52,23 @@ enum ClassAttentionKernel {
                     tokens t: Int, cls: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                     out: UnsafeMutablePointer<Float>) {
         let c = a.heads * a.headDim, rows = t + 1
-        let normed = scratch, keys = normed + rows * c, values = keys + rows * c
-        let query = values + rows * c, attended = query + c, scores = attended + c
+        let normed = scratch
         normed.update(from: cls, count: c)
         (normed + c).update(from: x, count: t * c)
         SequenceKernels.layerNorm(x: normed, rows: rows, channels: c, weight: p[a.norm.weight], bias: p[a.norm.bias],
                                   epsilon: a.norm.epsilon, out: normed)
+        let attended = attend(a, parameters: p, normed: normed, rows: rows, scratch: normed + rows * c)
+        ConvolutionKernels.pointwise(x: attended, rows: 1, cin: c, weight: p[a.proj.weight], bias: p[a.proj.bias],
+                                     cout: c, activation: .identity, residual: cls, out: out)
+    }
+
+    /// The class token's attention over `rows` normalized tokens (the class token first), before
+    /// the projection: `C` floats in `scratch` (which needs `2·rows·C + 2·C + rows` floats).
+    static func attend(_ a: ClassAttentionLayer, parameters p: ParameterStore, normed: UnsafePointer<Float>, rows: Int,
+                       scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        let c = a.heads * a.headDim
+        let keys = scratch, values = keys + rows * c, query = values + rows * c, attended = query + c
+        let scores = attended + c
         func project(_ l: LinearLayer, rows: Int, into y: UnsafeMutablePointer<Float>) {
             ConvolutionKernels.pointwise(x: normed, rows: rows, cin: c, weight: p[l.weight], bias: p[l.bias], cout: c,
                                          activation: .identity, residual: nil, out: y)
@@ -72,7 +83,6 @@ enum ClassAttentionKernel {
             BLAS.gemv(transpose: true, m: rows, n: a.headDim, a: values + offset, lda: c, x: scores,
                       y: attended + offset)
         }
-        ConvolutionKernels.pointwise(x: attended, rows: 1, cin: c, weight: p[a.proj.weight], bias: p[a.proj.bias],
-                                     cout: c, activation: .identity, residual: cls, out: out)
+        return UnsafePointer(attended)
     }
 }

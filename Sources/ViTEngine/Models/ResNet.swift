@@ -46,12 +46,7 @@ struct ResNet: Sendable {
     /// timm's names: `conv1`/`bn1`, `layerS.B.convK`/`bnK`, `layerS.B.downsample.{0,1}`, `fc`.
     static func tensorSpec(_ c: ResNetConfig) -> [TensorSpec] {
         var spec: [TensorSpec] = []
-        func convNorm(_ conv: String, _ norm: String, _ shape: [Int]) {
-            spec.append(TensorSpec(name: conv + ".weight", shape: shape))
-            for s in ["weight", "bias", "running_mean", "running_var"] {
-                spec.append(TensorSpec(name: "\(norm).\(s)", shape: [shape[0]]))
-            }
-        }
+        func convNorm(_ conv: String, _ norm: String, _ shape: [Int]) { spec += TensorSpec.convNorm(conv, norm, shape) }
         convNorm("conv1", "bn1", [c.stemWidth, c.inChannels, 7, 7])
         var inChannels = c.stemWidth
         for (s, blocks) in c.layers.enumerated() {
@@ -76,10 +71,7 @@ struct ResNet: Sendable {
     init(config c: ResNetConfig, tensors t: CheckpointTensors) {
         var loader = ParameterLoader(t)
         func conv(_ conv: String, _ norm: String, kernel: Int) -> FoldedConv {
-            let (w, b) = BatchNormFolding.convNorm(t, weight: conv + ".weight", norm: norm)
-            let stored = WeightLayout.reorder(w, outChannels: b.count, as: kernel == 1 ? .pointwise : .dense(kernel: kernel))
-            return FoldedConv(weight: loader.add(stored, name: conv + ".weight"), bias: loader.add(b, name: conv + ".bias"),
-                              outChannels: b.count)
+            loader.convolution(conv, norm: norm, as: kernel == 1 ? .pointwise : .dense(kernel: kernel))
         }
         stem = conv("conv1", "bn1", kernel: 7)
         stages = c.layers.enumerated().map { s, blocks in

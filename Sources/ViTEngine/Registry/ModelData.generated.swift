@@ -633,6 +633,78 @@ enum ModelData {
         "timm": "https://huggingface.co/timm/cait_xxs24_224.fb_dist_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/cait_xxs24_224.fb_dist_in1k"
       }
+    },
+    {
+      "name": "xcit_nano_12_p16_224",
+      "aliases": ["xcit-nano", "xcit_nano"],
+      "family": "xcit",
+      "taxonomy": "transposed attention (XCiT)",
+      "xcit": {
+        "patch_size": 16,
+        "embed_dim": 128,
+        "depth": 12,
+        "num_heads": 4,
+        "mlp_ratio": 4.0,
+        "cls_attn_layers": 2,
+        "tokens_norm": false,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 69.982,
+        "params_millions": 3.05,
+        "gmacs": 0.557,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: xcit_nano_12_p16_224.fb_in1k at 224x224, the weights of El-Nouby et al., XCiT: Cross-Covariance Image Transformers, NeurIPS 2021, without distillation); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/xcit/xcit_nano_12_p16_224.pth",
+        "timm": "https://huggingface.co/timm/xcit_nano_12_p16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/xcit_nano_12_p16_224.fb_in1k"
+      }
+    },
+    {
+      "name": "xcit_tiny_12_p16_224",
+      "aliases": ["xcit-tiny", "xcit_tiny"],
+      "family": "xcit",
+      "taxonomy": "transposed attention (XCiT)",
+      "xcit": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 4,
+        "mlp_ratio": 4.0,
+        "cls_attn_layers": 2,
+        "tokens_norm": true,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 77.122,
+        "params_millions": 6.72,
+        "gmacs": 1.240,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: xcit_tiny_12_p16_224.fb_in1k at 224x224, the weights of El-Nouby et al., XCiT: Cross-Covariance Image Transformers, NeurIPS 2021, without distillation); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
+      },
+      "weights": {
+        "official": "https://dl.fbaipublicfiles.com/xcit/xcit_tiny_12_p16_224.pth",
+        "timm": "https://huggingface.co/timm/xcit_tiny_12_p16_224.fb_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/xcit_tiny_12_p16_224.fb_in1k"
+      }
     }
   ]
 }

@@ -61,6 +61,7 @@ public enum ArchitectureConfig: Sendable, Equatable {
     case resNet(ResNetConfig)
     case mlpMixer(MLPMixerConfig)
     case caiT(CaiTConfig)
+    case xcit(XCiTConfig)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -79,7 +80,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, preprocess, published, weights
+        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, preprocess, published, weights
     }
 
     public init(from decoder: Decoder) throws {
@@ -99,6 +100,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .mlpMixer(try c.decode(MLPMixerConfig.self, forKey: .mixer))
         case "cait":
             architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
+        case "xcit":
+            architecture = .xcit(try c.decode(XCiTConfig.self, forKey: .xcit))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")

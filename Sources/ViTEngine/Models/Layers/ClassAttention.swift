@@ -51,12 +51,13 @@ extension ParameterLoader {
         return (qkv, attention, linear(prefix + ".proj", outputScale: outputScale))
     }
 
-    /// timm `LayerScaleBlockClassAttn`'s norm1 + `ClassAttn` + gamma_1 at `prefix`.
-    mutating func classAttention(_ prefix: String, heads: Int, epsilon: Double, classToken: ParamID?)
-        -> ClassAttentionLayer {
+    /// timm `LayerScaleBlockClassAttn`'s norm1 + `ClassAttn` + its LayerScale at `prefix`
+    /// (`gamma_1` in CaiT, `gamma1` in XCiT).
+    mutating func classAttention(_ prefix: String, heads: Int, epsilon: Double, layerScale: String = "gamma_1",
+                                 classToken: ParamID?) -> ClassAttentionLayer {
         let q = linear(prefix + ".attn.q")
         let headDim = q.outFeatures / heads
-        let gamma1 = self[prefix + ".gamma_1"]
+        let gamma1 = self[prefix + "." + layerScale]
         return ClassAttentionLayer(
             heads: heads, headDim: headDim, scale: Float(1 / Double(headDim).squareRoot()),
             norm: layerNorm(prefix + ".norm1", epsilon: epsilon), query: q, key: linear(prefix + ".attn.k"),

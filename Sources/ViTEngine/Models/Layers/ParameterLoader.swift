@@ -49,6 +49,33 @@ struct ParameterLoader {
                           bias: store.add(tensors[prefix + ".bias"], name: prefix + ".bias"), outChannels: shape[0])
     }
 
+    /// A bias-free convolution `conv.weight` followed by the BatchNorm at `norm`, folded into one
+    /// convolution stored in `layout`.
+    mutating func convolution(_ conv: String, norm: String, as layout: WeightLayout.Convolution) -> FoldedConv {
+        let (w, b) = BatchNormFolding.convNorm(tensors, weight: conv + ".weight", norm: norm)
+        let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
+        return FoldedConv(weight: store.add(stored, name: conv + ".weight"), bias: store.add(b, name: conv + ".bias"),
+                          outChannels: b.count)
+    }
+
+    /// A depthwise `nn.Conv2d` with bias (`[C, 1, k, k]`) in the depthwise kernel's tap-major
+    /// layout; `outputScale` (a LayerScale γ after it) multiplies each channel's weights and bias,
+    /// in double, rounded once.
+    mutating func depthwise(_ prefix: String, outputScale: [Float]? = nil) -> FoldedConv {
+        let shape = tensors.shape(prefix + ".weight")
+        var w = tensors[prefix + ".weight"], b = tensors[prefix + ".bias"]
+        if let g = outputScale {
+            let perChannel = w.count / shape[0]
+            for c in 0..<shape[0] {
+                for i in 0..<perChannel { w[c * perChannel + i] = Float(Double(w[c * perChannel + i]) * Double(g[c])) }
+                b[c] = Float(Double(b[c]) * Double(g[c]))
+            }
+        }
+        return FoldedConv(weight: store.add(WeightLayout.reorder(w, outChannels: shape[0], as: .depthwise(kernel: shape[3])),
+                                            name: prefix + ".weight"),
+                          bias: store.add(b, name: prefix + ".bias"), outChannels: shape[0])
+    }
+
     /// `nn.LayerNorm` `prefix.weight`, `prefix.bias`.
     mutating func layerNorm(_ prefix: String, epsilon: Double) -> LayerNormLayer {
         LayerNormLayer(weight: store.add(tensors[prefix + ".weight"], name: prefix + ".weight"),

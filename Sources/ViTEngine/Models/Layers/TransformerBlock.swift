@@ -42,6 +42,12 @@ extension TensorSpec {
         [TensorSpec(name: prefix + ".weight", shape: [m, k])] + (bias ? [TensorSpec(name: prefix + ".bias", shape: [m])] : [])
     }
 
+    /// A bias-free convolution and the BatchNorm after it (running statistics included).
+    static func convNorm(_ conv: String, _ norm: String, _ shape: [Int]) -> [TensorSpec] {
+        [TensorSpec(name: conv + ".weight", shape: shape)]
+            + ["weight", "bias", "running_mean", "running_var"].map { TensorSpec(name: "\(norm).\($0)", shape: [shape[0]]) }
+    }
+
     /// `nn.LayerNorm` tensors.
     static func layerNorm(_ prefix: String, _ dim: Int) -> [TensorSpec] {
         [TensorSpec(name: prefix + ".weight", shape: [dim]), TensorSpec(name: prefix + ".bias", shape: [dim])]
