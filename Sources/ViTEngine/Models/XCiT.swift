@@ -117,8 +117,10 @@ struct XCiT: Sendable {
         return spec
     }
 
-    /// timm's names; the official release (facebookresearch/xcit) uses the same ones inside
-    /// `model`. BatchNorm's step counters are not needed.
+    /// timm's names. (The official release, facebookresearch/xcit, names the encoding
+    /// `pos_embeder` and fuses the class attention's q, k, v into one `qkv`, which timm splits
+    /// when it loads them; the registry offers timm's files for XCiT.) BatchNorm's step counters
+    /// are not needed.
     static func checkpointKey(_ key: String) -> CheckpointKey? {
         key.hasSuffix(".num_batches_tracked") ? .ignored : .tensor(key)
     }

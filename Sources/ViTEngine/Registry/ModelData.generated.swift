@@ -665,7 +665,6 @@ enum ModelData {
         "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: xcit_nano_12_p16_224.fb_in1k at 224x224, the weights of El-Nouby et al., XCiT: Cross-Covariance Image Transformers, NeurIPS 2021, without distillation); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
       },
       "weights": {
-        "official": "https://dl.fbaipublicfiles.com/xcit/xcit_nano_12_p16_224.pth",
         "timm": "https://huggingface.co/timm/xcit_nano_12_p16_224.fb_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/xcit_nano_12_p16_224.fb_in1k"
       }
@@ -701,7 +700,6 @@ enum ModelData {
         "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: xcit_tiny_12_p16_224.fb_in1k at 224x224, the weights of El-Nouby et al., XCiT: Cross-Covariance Image Transformers, NeurIPS 2021, without distillation); GMACs: fvcore count of timm's model (scripts/count_macs.py)"
       },
       "weights": {
-        "official": "https://dl.fbaipublicfiles.com/xcit/xcit_tiny_12_p16_224.pth",
         "timm": "https://huggingface.co/timm/xcit_tiny_12_p16_224.fb_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/xcit_tiny_12_p16_224.fb_in1k"
       }
