@@ -8,30 +8,12 @@ enum PositionEmbedding {
                          channels c: Int) -> [Float] {
         if old == new { return grid }
         let filter = ResampleFilter.bicubic
-        let across = filter.taps(inSize: old.width, outSize: new.width, positions: 0..<new.width)
-        let down = filter.taps(inSize: old.height, outSize: new.height, positions: 0..<new.height)
-        // Horizontal pass: [h0, w, C].
-        var wide = [Double](repeating: 0, count: old.height * new.width * c)
-        for y in 0..<old.height {
-            for (x, t) in across.enumerated() {
-                let o = (y * new.width + x) * c
-                for (j, w) in t.weights.enumerated() {
-                    let i = (y * old.width + t.first + j) * c
-                    for ch in 0..<c { wide[o + ch] += w * Double(grid[i + ch]) }
-                }
+        func taps(_ inSize: Int, _ outSize: Int) -> [Interpolation.Taps] {
+            filter.taps(inSize: inSize, outSize: outSize, positions: 0..<outSize).map { t in
+                t.weights.enumerated().map { (t.first + $0.offset, $0.element) }
             }
         }
-        // Vertical pass: [h, w, C].
-        var out = [Float](repeating: 0, count: new.height * new.width * c)
-        var row = [Double](repeating: 0, count: new.width * c)
-        for (y, t) in down.enumerated() {
-            for i in row.indices { row[i] = 0 }
-            for (j, w) in t.weights.enumerated() {
-                let src = (t.first + j) * new.width * c
-                for i in row.indices { row[i] += w * wide[src + i] }
-            }
-            for i in row.indices { out[y * new.width * c + i] = Float(row[i]) }
-        }
-        return out
+        return Interpolation.resample(grid, from: old, to: new, channels: c, down: taps(old.height, new.height),
+                                      across: taps(old.width, new.width))
     }
 }
