@@ -91,7 +91,7 @@ struct HTMLPage {
             let cells: [(String, Bool)] = [
                 (row.model + (row.measuredAs.map { " (measured as \($0): same graph)" } ?? ""), false),
                 (row.input, false), (String(format: "%.2f", Double(row.parameters) / 1e6), false),
-                (String(format: "%.3f", row.gmacs), false), (String(format: "%.1f", row.published.top1), true),
+                (String(format: "%.3f", row.gmacs), false), (row.published.top1.map { String(format: "%.1f", $0) } ?? "not published", true),
                 (String(format: "%.1f", one.imagesPerSecond), false), (String(format: "%.2f", one.latencyP50Ms), false),
                 (String(format: "%.2f", one.latencyP99Ms), false), ("\(best.batch)", false),
                 (String(format: "%.1f", best.imagesPerSecond), false), (mib(one.arenaBytes), false),

@@ -2,14 +2,15 @@ import Foundation
 
 /// Figures published for a model (the registry's), as opposed to measured.
 public struct PublishedFigures: Codable, Sendable, Equatable {
-    /// ImageNet-1k top-1 accuracy, percent.
-    public var top1: Double
+    /// ImageNet-1k top-1 accuracy, percent; nil when none is published (such a model is listed
+    /// but not plotted).
+    public var top1: Double?
     public var paramsMillions: Double
     /// Multiply-accumulates per image at the model's input size, in billions.
     public var gmacs: Double
     public var source: String
 
-    public init(top1: Double, paramsMillions: Double, gmacs: Double, source: String) {
+    public init(top1: Double?, paramsMillions: Double, gmacs: Double, source: String) {
         self.top1 = top1
         self.paramsMillions = paramsMillions
         self.gmacs = gmacs

@@ -147,7 +147,8 @@ public struct Report: Codable, Sendable, Equatable {
 
     /// The models on the Pareto front of `metric` against published top-1, by name.
     public func front(_ metric: Metric) -> Set<String> {
-        let points = models.map { (x: metric.value(of: $0), y: $0.published.top1) }
-        return Set(ParetoFront.indices(of: points, x: metric.preference, y: .larger).map { models[$0].model })
+        let rated = models.filter { $0.published.top1 != nil }
+        let points = rated.map { (x: metric.value(of: $0), y: $0.published.top1!) }
+        return Set(ParetoFront.indices(of: points, x: metric.preference, y: .larger).map { rated[$0].model })
     }
 }

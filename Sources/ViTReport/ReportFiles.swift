@@ -45,9 +45,12 @@ public enum ReportFiles {
     /// The plot of `metric` against published top-1, with its Pareto front marked.
     public static func plot(_ metric: Metric, of report: Report) -> ScatterPlot {
         let front = report.front(metric)
-        let points = report.models.map { row in
-            ScatterPlot.Point(label: row.model, x: metric.value(of: row), y: row.published.top1, group: row.taxonomy,
-                              onFront: front.contains(row.model))
+        // A model without a published top-1 has no place on these axes.
+        let points = report.models.compactMap { row in
+            row.published.top1.map { top1 in
+                ScatterPlot.Point(label: row.model, x: metric.value(of: row), y: top1, group: row.taxonomy,
+                                  onFront: front.contains(row.model))
+            }
         }
         let subtitle = "\(report.models.count) model(s), \(report.settings.threads) thread(s), \(report.machine.cpu); "
             + "top-1 is published, not measured" + (report.status == .complete ? "" : " — \(report.status.rawValue)")

@@ -23,7 +23,7 @@ public struct ReportTable: Sendable {
             return [
                 row.model, row.family, row.taxonomy, row.input, one.weights, row.measuredAs ?? "", "\(one.threads)", one.blasKernel,
                 "\(row.parameters)", Self.number(row.gmacs, digits: 4),
-                Self.number(row.published.top1, digits: 1), Self.number(row.published.paramsMillions, digits: 2),
+                row.published.top1.map { Self.number($0, digits: 1) } ?? "", Self.number(row.published.paramsMillions, digits: 2),
                 Self.number(row.published.gmacs, digits: 3),
                 Self.number(one.imagesPerSecond, digits: 1), Self.number(one.latencyP50Ms, digits: 3),
                 Self.number(one.latencyP99Ms, digits: 3), "\(one.arenaBytes)", "\(one.peakRSSBytes)",

@@ -37,7 +37,7 @@ struct ModelsResponse: Encodable {
         var classes: Int
         var embeddingDimensions: Int
         var parameters: Int
-        var publishedTop1: Double
+        var publishedTop1: Double?
         var maxBatchSize: Int
         var maxWaitMilliseconds: Double
         var maxQueueDepth: Int

@@ -13,7 +13,7 @@ struct ModelsCommand: ParsableCommand {
         for m in ModelRegistry.all {
             let p = m.published
             print("\(m.name)  (aliases: \(m.aliases.joined(separator: ", ")))")
-            print("  top-1 \(p.top1)% (published), \(p.paramsMillions)M params, \(p.gmacs) GMACs at 224×224")
+            print("  top-1 " + (p.top1.map { "\($0)% (published)" } ?? "not published") + ", \(p.paramsMillions)M params, \(p.gmacs) GMACs at 224×224")
             if let url = m.weights.official { print("  official weights: \(url)") }
             if let url = m.weights.timm { print("  timm weights:     \(url)") }
         }

@@ -22,8 +22,9 @@ public struct PreprocessConfig: Codable, Sendable, Equatable {
 
 /// Figures published for a model, not measured by this engine.
 public struct PublishedFigures: Codable, Sendable, Equatable {
-    /// ImageNet-1k top-1 accuracy in percent.
-    public var top1: Double
+    /// ImageNet-1k top-1 accuracy in percent; nil where no figure could be checked (the source
+    /// says why).
+    public var top1: Double?
     public var paramsMillions: Double
     /// Multiply-accumulates per image at the model's input size (`preprocess.input_size`), in
     /// billions (papers call these FLOPs).
