@@ -3,12 +3,18 @@
 registry input size (one MAC per multiply-accumulate, as fvcore counts them).
 
     pip install torch timm fvcore
-    python3 scripts/count_macs.py [model ...]        # default: every registered model
+    python3 scripts/count_macs.py [--bench-src PATH] [model ...]   # default: every registered model
 
 timm's attention normally calls F.scaled_dot_product_attention, which fvcore does not see; it is
 switched to the explicit q·kᵀ and attn·v matmuls here so the attention products are counted, as
 papers do. The figures go into Models/registry.json (`published.gmacs`, with the source saying so)
 where no published figure is precise enough to check the engine's own count against within 2%.
+
+The "Which Transformer to Favor" benchmark's models are built from its checkout (``--bench-src``,
+see bench_models.py). fvcore has no count for ``torch.fft.fft2`` (FNet's token mixer); it is
+counted here as the dense real DFT the engine computes, ``2·T·C² + 2·T²·C`` MACs for a
+``[T, C]`` sequence (Re(F_T·X·F_C) as four real matrix products), and the registry's source
+says so.
 """
 import json
 import os
@@ -24,18 +30,37 @@ def count(name: str, input_size) -> float:
     import timm
     from fvcore.nn import FlopCountAnalysis
 
-    model = timm.create_model(name, pretrained=False).eval()
+    bench_models = sys.modules.get("bench_models")
+    model = (bench_models.create(name) if bench_models and name.split("_")[0] in bench_models.FAMILIES
+             else timm.create_model(name, pretrained=False).eval())
     for module in model.modules():
         if hasattr(module, "fused_attn"):
             module.fused_attn = False
     analysis = FlopCountAnalysis(model, torch.zeros(1, *input_size))
+    analysis.set_op_handle("aten::fft_fft2", dense_dft_macs)
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     return analysis.total() / 1e9
 
 
+def dense_dft_macs(inputs, outputs) -> int:
+    from fvcore.nn.jit_handles import get_shape
+
+    *batch, t, c = get_shape(inputs[0])
+    n = 1
+    for b in batch:
+        n *= b
+    return n * (2 * t * c * c + 2 * t * t * c)
+
+
 def main(argv) -> int:
     warnings.simplefilter("ignore")
+    if argv[:1] == ["--bench-src"]:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import bench_models
+
+        bench_models.register(argv[1])
+        argv = argv[2:]
     registry = json.load(open(os.path.join(ROOT, "Models", "registry.json"), encoding="utf-8"))["models"]
     wanted = set(argv) if argv else None
     for m in registry:

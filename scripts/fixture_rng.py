@@ -69,6 +69,9 @@ RULES = [
     {"suffix": ".temperature", "lo": 0.5, "hi": 1.5},
     {"suffix": "cls_token", "lo": -1.0, "hi": 1.0},
     {"suffix": "pos_embed", "lo": -0.5, "hi": 0.5},
+    # Linformer's [T, k] sequence projections: the benchmark's own init range, ±1/sqrt(k).
+    {"suffix": ".proj_k", "fan_in_gain": 1.0},
+    {"suffix": ".proj_v", "fan_in_gain": 1.0},
     # ResNet (timm names bn1..bn3, downsample.1): as EfficientViT, the last BatchNorm of each
     # residual branch gets the smaller scales.
     {"suffix": "bn3.weight", "lo": 0.2, "hi": 0.5},

@@ -2,7 +2,7 @@
 """Generate the parity fixtures of the model zoo (every registered family but EfficientViT,
 whose fixtures come from make_fixtures.py).
 
-    python3 scripts/make_zoo_fixtures.py [--only case1,case2] [--threads N]
+    python3 scripts/make_zoo_fixtures.py [--only case1,case2] [--threads N] [--bench-src PATH]
 
 Each case builds the timm model named in it (pretrained=False, eval mode), fills every float
 tensor of its state dict with the deterministic generator of fixture_rng.py (the same rules the
@@ -13,7 +13,10 @@ pre-logits features) as ``zoo/<case>.logits.npy`` with the case's manifest entry
 float tensors in timm's state-dict order as ``zoo/<model>.tensors.json`` (one file per case and
 per model, so architectures added side by side never edit the same fixture file). Cases at another input size build the model with
 ``dynamic_img_size=True``, so timm resamples the position embedding (bicubic, antialiased) as a
-user running the model at that size gets. The generator rules stay in Fixtures/manifest.json
+user running the model at that size gets. Cases of the "Which Transformer to Favor" benchmark's
+models (``bench=True``) need ``--bench-src`` (a checkout of tobna/WhatTransformerToFavor, see
+bench_models.py); at another input size they are resized with the benchmark's own
+``set_image_res`` after the weights are filled, as the benchmark evaluates them. The generator rules stay in Fixtures/manifest.json
 (written by make_fixtures.py; updated here if fixture_rng.RULES grew).
 
 Requires: torch, timm (PyPI). No weights are written: the tests regenerate them.
@@ -33,6 +36,7 @@ import torch
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 
+import bench_models  # noqa: E402
 import fixture_rng  # noqa: E402
 import make_fixtures as mf  # noqa: E402
 
@@ -65,6 +69,23 @@ CASES = [
     dict(name="xcit_nano_224_b1", model="xcit_nano_12_p16_224", batch=1, height=224, width=224, weight_seed=47),
     dict(name="cait_xxs24_224_b2", model="cait_xxs24_224", batch=2, height=224, width=224, weight_seed=44,
          features=True),
+    # The benchmark's models (need --bench-src).
+    dict(name="linformer_tiny_224_b2", model="linformer_vit_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=43, bench=True, features=True),
+    dict(name="linformer_tiny_160_b1", model="linformer_vit_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=44, bench=True),
+    dict(name="linformer_small_224_b1", model="linformer_vit_small_patch16", batch=1, height=224, width=224,
+         weight_seed=45, bench=True),
+    dict(name="linformer_base_224_b1", model="linformer_vit_base_patch16", batch=1, height=224, width=224,
+         weight_seed=49, bench=True),
+    dict(name="fnet_tiny_224_b2", model="fnet_vit_tiny_patch16", batch=2, height=224, width=224, weight_seed=46,
+         bench=True, features=True),
+    dict(name="fnet_tiny_288_b1", model="fnet_vit_tiny_patch16", batch=1, height=288, width=288, weight_seed=47,
+         bench=True),
+    dict(name="fnet_small_224_b1", model="fnet_vit_small_patch16", batch=1, height=224, width=224, weight_seed=48,
+         bench=True),
+    dict(name="fnet_base_224_b1", model="fnet_vit_base_patch16", batch=1, height=224, width=224, weight_seed=50,
+         bench=True),
 ]
 
 
@@ -72,12 +93,16 @@ def run_case(case: dict, out_dir: str) -> dict:
     import timm
 
     name = case["name"]
-    model = timm.create_model(case["model"], pretrained=False, **case.get("kwargs", {})).eval()
+    model = (bench_models.create(case["model"]) if case.get("bench")
+             else timm.create_model(case["model"], pretrained=False, **case.get("kwargs", {})).eval())
     entries = mf.float_entries(model)
     for tensor, _ in entries:
         fixture_rng.rule_for(tensor)  # every tensor has a rule
     state = mf.generated_state(model, case["weight_seed"], round_f16=False)
     mf.fill_model(model, state)
+    if case.get("bench") and case["height"] != model.img_size:
+        assert case["height"] == case["width"], "the benchmark resizes to square images only"
+        model.set_image_res(case["height"])
 
     b, h, w = case["batch"], case["height"], case["width"]
     seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w)
@@ -103,7 +128,9 @@ def run_case(case: dict, out_dir: str) -> dict:
         "logits": logits_file, "features": features_file,
         "max_abs_logit": float(max_abs), "min_top5_gap": float(min_gap), "top5": tops,
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
-        "reference": f"timm {case['model']}" + (f" {case['kwargs']}" if case.get("kwargs") else ""),
+        "reference": (f"WhatTransformerToFavor {case['model']}" + (f" set_image_res({h})" if h != 224 else "")
+                      if case.get("bench") else
+                      f"timm {case['model']}" + (f" {case['kwargs']}" if case.get("kwargs") else "")),
     }
 
 
@@ -112,11 +139,18 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=mf.DEFAULT_OUT)
     p.add_argument("--only", default=None, help="comma-separated case names")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bench-src", default=None,
+                   help="checkout of tobna/WhatTransformerToFavor (for the benchmark's models)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     only = set(args.only.split(",")) if args.only else None
-    results = {c["name"]: run_case(c, args.out) for c in CASES if only is None or c["name"] in only}
+    wanted = [c for c in CASES if only is None or c["name"] in only]
+    if any(c.get("bench") for c in wanted):
+        if not args.bench_src:
+            p.error("cases of the benchmark's models need --bench-src PATH")
+        bench_models.register(args.bench_src)
+    results = {c["name"]: run_case(c, args.out) for c in wanted}
 
     zoo_dir = os.path.join(args.out, "zoo")
     os.makedirs(zoo_dir, exist_ok=True)
@@ -125,7 +159,8 @@ def main(argv=None) -> int:
         mf.write_json(os.path.join(zoo_dir, entry["name"] + ".json"), entry)
         # The model's float tensors in timm's state-dict order, for the Swift test that the
         # engine's tensor spec is exactly timm's.
-        model = timm.create_model(entry["model"], pretrained=False)
+        model = (bench_models.create(entry["model"]) if entry["reference"].startswith("WhatTransformerToFavor")
+                 else timm.create_model(entry["model"], pretrained=False))
         rows = mf.float_entries(model)
         with open(os.path.join(zoo_dir, entry["model"] + ".tensors.json"), "w", encoding="utf-8") as f:
             f.write("[\n" + ",\n".join(json.dumps([k, list(v)]) for k, v in rows) + "\n]\n")

@@ -7,33 +7,49 @@ import XCTest
 /// users get OpenBLAS's fast kernels without setting anything.
 final class ExecutorTests: XCTestCase {
     func testResultsAreBitIdenticalForAnyThreadCount() throws {
-        let info = try ModelRegistry.model(named: "m2")
-        let dir = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("w.safetensors").path
-        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 3), to: path)
-        let model = try Model(info: info, weights: SafeTensorsFile(path: path))
-        let shape = [2, 3, 112, 144]
-        let input = Tensor(shape: shape, values: Fixtures.manifest.generator.input(shape: shape, seed: 4))
-        let single = try model.makeSession(batch: 2, height: 112, width: 144, threads: 1).run(input)
-        for threads in [2, 3] {
-            let many = try model.makeSession(batch: 2, height: 112, width: 144, threads: threads).run(input)
-            XCTAssertEqual(many, single, "\(threads) threads")
-        }
+        try checkThreadCountsAgree(model: "m2", height: 112, width: 144, seed: 3)
     }
 
     /// The 1×1 GEMMs run over the rows of the whole batch in blocks that span images; every
     /// output row must still come out exactly as it does when its image runs alone.
     func testAnImagesResultDoesNotDependOnItsBatch() throws {
-        let info = try ModelRegistry.model(named: "m2")
+        try checkBatchingAgrees(model: "m2", height: 96, width: 128, seed: 5)
+    }
+
+    /// The benchmark's token mixers (Linformer: one head per work item; FNet: one image) keep
+    /// the rule too.
+    func testTokenMixersAreBitIdenticalForAnyThreadCountAndBatch() throws {
+        for name in ["linformer_vit_tiny_patch16", "fnet_vit_tiny_patch16"] {
+            try checkThreadCountsAgree(model: name, height: 96, width: 96, seed: 7)
+            try checkBatchingAgrees(model: name, height: 96, width: 96, seed: 8)
+        }
+    }
+
+    private func model(_ name: String, seed: UInt64) throws -> Model {
+        let info = try ModelRegistry.model(named: name)
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("w.safetensors").path
-        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 5), to: path)
-        let model = try Model(info: info, weights: SafeTensorsFile(path: path))
-        let (batch, height, width) = (3, 96, 128)
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: seed), to: path)
+        return try Model(info: info, weights: SafeTensorsFile(path: path))
+    }
+
+    private func checkThreadCountsAgree(model name: String, height: Int, width: Int, seed: UInt64) throws {
+        let model = try model(name, seed: seed)
+        let shape = [2, 3, height, width]
+        let input = Tensor(shape: shape, values: Fixtures.manifest.generator.input(shape: shape, seed: seed + 1))
+        let single = try model.makeSession(batch: 2, height: height, width: width, threads: 1).run(input)
+        for threads in [2, 3] {
+            let many = try model.makeSession(batch: 2, height: height, width: width, threads: threads).run(input)
+            XCTAssertEqual(many, single, "\(name): \(threads) threads")
+        }
+    }
+
+    private func checkBatchingAgrees(model name: String, height: Int, width: Int, seed: UInt64) throws {
+        let model = try model(name, seed: seed)
+        let batch = 3
         let image = 3 * height * width
-        let values = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: 6)
+        let values = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: seed + 1)
         let together = try model.makeSession(batch: batch, height: height, width: width, threads: 2)
             .run(Tensor(shape: [batch, 3, height, width], values: values))
         let alone = try model.makeSession(batch: 1, height: height, width: width, threads: 2)
@@ -41,7 +57,8 @@ final class ExecutorTests: XCTestCase {
         for n in 0..<batch {
             let one = try alone.run(Tensor(shape: [1, 3, height, width],
                                            values: Array(values[n * image..<(n + 1) * image])))
-            XCTAssertEqual(one.logits.values, Array(together.logits.values[n * classes..<(n + 1) * classes]), "image \(n)")
+            XCTAssertEqual(one.logits.values, Array(together.logits.values[n * classes..<(n + 1) * classes]),
+                           "\(name): image \(n)")
         }
     }
 

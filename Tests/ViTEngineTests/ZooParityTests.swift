@@ -11,6 +11,8 @@ final class ZooParityTests: XCTestCase {
         "deit3_small_224_b2", "deit3_small_288_b1", "deit3_base_224_b1",
         "resnet50_224_b2", "resnet50_160x192_b1", "mixer_b16_224_b2",
         "cait_xxs24_224_b2", "xcit_tiny_224_b2", "xcit_tiny_160x192_b1", "xcit_nano_224_b1",
+        "linformer_tiny_224_b2", "linformer_tiny_160_b1", "linformer_small_224_b1",
+        "linformer_base_224_b1", "fnet_tiny_224_b2", "fnet_tiny_288_b1", "fnet_small_224_b1", "fnet_base_224_b1",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -38,4 +40,15 @@ final class ZooParityTests: XCTestCase {
     func testXCiTTinyAt160x192() throws { try checkParity("xcit_tiny_160x192_b1") }
     /// `tokens_norm=False`: only the class token is normalized in the class-attention blocks.
     func testXCiTNano() throws { try checkParity("xcit_nano_224_b1") }
+    /// The benchmark's Linformer (k = 256 > T = 197: the projection widens the sequence).
+    func testLinformerTiny() throws { try checkParity("linformer_tiny_224_b2") }
+    /// The benchmark's set_image_res: projections resized bilinearly, position embedding bicubically.
+    func testLinformerTinyAt160() throws { try checkParity("linformer_tiny_160_b1") }
+    func testLinformerSmall() throws { try checkParity("linformer_small_224_b1") }
+    func testLinformerBase() throws { try checkParity("linformer_base_224_b1") }
+    /// The benchmark's FNet against torch.fft.fft2 (class token mixed with the patches, average pool).
+    func testFNetTiny() throws { try checkParity("fnet_tiny_224_b2") }
+    func testFNetTinyAt288() throws { try checkParity("fnet_tiny_288_b1") }
+    func testFNetSmall() throws { try checkParity("fnet_small_224_b1") }
+    func testFNetBase() throws { try checkParity("fnet_base_224_b1") }
 }

@@ -12,7 +12,7 @@ final class Executor {
     let parameters: ParameterStore
     private let arena: UnsafeMutableBufferPointer<Float>
 
-    private let pool: WorkerPool
+    let pool: WorkerPool
 
     init(graph: Graph, plan: MemoryPlan, parameters: ParameterStore, pool: WorkerPool) {
         BLASRuntime.prepare()
@@ -69,7 +69,7 @@ final class Executor {
 
     /// Where a value lives. The input is the caller's buffer: no node writes to it (the planner
     /// never places an output there), so the mutable view is only ever read.
-    private func pointer(_ v: ValueID) -> UnsafeMutablePointer<Float> {
+    func pointer(_ v: ValueID) -> UnsafeMutablePointer<Float> {
         if v == graph.input { return UnsafeMutablePointer(mutating: callerInput!) }
         return arena.baseAddress! + plan.valueOffsets[v.index]
     }
@@ -228,6 +228,8 @@ final class Executor {
                 vit_transpose_add(x + n * inImage, Int32(rows), Int32(columns), residual.map { $0 + n * outImage },
                                   out + n * outImage)
             }
+        case let .sequenceMixer(mixer):
+            run(mixer, node: node, scratch: scratch)
         }
     }
 }

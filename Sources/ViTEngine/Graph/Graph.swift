@@ -141,6 +141,8 @@ enum Operation: Sendable {
     case transpose
     /// Fully connected layer on `[N, K] → [N, M]` with weight `[M, K]`.
     case linear(weight: ParamID, bias: ParamID)
+    /// A token mixer other than softmax attention over all tokens (see ``SequenceMixer``).
+    case sequenceMixer(SequenceMixer)
 }
 
 extension Operation {
@@ -161,6 +163,7 @@ extension Operation {
         case .embedTokens: "token embedding"
         case .layerNorm: "layer norm"
         case .selfAttention: "self-attention"
+        case .sequenceMixer(let mixer): mixer.kind
         }
     }
 }

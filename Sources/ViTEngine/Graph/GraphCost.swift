@@ -50,6 +50,8 @@ extension Graph {
             return 0
         case .linear:
             return batch * output[1] * input[1]
+        case let .sequenceMixer(mixer):
+            return batch * mixer.macsPerImage(input: input, output: output)
         }
     }
 }

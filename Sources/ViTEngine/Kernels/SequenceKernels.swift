@@ -47,10 +47,19 @@ enum SelfAttentionKernel {
                     head h: Int, scratch scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let c = heads * headDim
         let q = qkv + h * headDim, k = q + c, v = k + c
-        BLAS.gemm(transposeB: true, m: t, n: t, k: headDim, alpha: scale, a: q, lda: 3 * c, b: k, ldb: 3 * c,
-                  beta: 0, c: scores, ldc: t)
-        vit_softmax_rows(scores, nil, Int32(t), Int32(t))
-        BLAS.gemm(m: t, n: headDim, k: t, a: scores, lda: t, b: v, ldb: 3 * c, beta: 0,
-                  c: out + h * headDim, ldc: c)
+        attend(queries: q, ldq: 3 * c, rows: t, keys: k, ldk: 3 * c, values: v, ldv: 3 * c, keyRows: t,
+               headDim: headDim, scale: scale, scores: scores, out: out + h * headDim, ldOut: c)
+    }
+
+    /// One head's `softmax(q·kᵀ·scale)·v` for `rows` queries over `keyRows` keys and values, each
+    /// matrix read in place with its row stride (shared by every attention variant).
+    static func attend(queries q: UnsafePointer<Float>, ldq: Int, rows: Int, keys k: UnsafePointer<Float>, ldk: Int,
+                       values v: UnsafePointer<Float>, ldv: Int, keyRows: Int, headDim: Int, scale: Float,
+                       scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int) {
+        BLAS.gemm(transposeB: true, m: rows, n: keyRows, k: headDim, alpha: scale, a: q, lda: ldq, b: k, ldb: ldk,
+                  beta: 0, c: scores, ldc: keyRows)
+        vit_softmax_rows(scores, nil, Int32(rows), Int32(keyRows))
+        BLAS.gemm(m: rows, n: headDim, k: keyRows, a: scores, lda: keyRows, b: v, ldb: ldv, beta: 0,
+                  c: out, ldc: ldOut)
     }
 }

@@ -27,18 +27,39 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var layerNormEpsilon: Double
     public var inChannels: Int
     public var numClasses: Int
+    /// Linformer's projected key/value length `k` (the benchmark's `LinformerViT(k=...)`).
+    public var projectedLength: Int?
+    /// The blocks' token mixer: timm's attention unless the registry family is one of the
+    /// benchmark's ViT variants (set by the registry from the family, not read from the object).
+    public var tokenMixer: TokenMixer = .attention
+
+    /// The token mixer of every block.
+    public enum TokenMixer: String, Sendable, Equatable {
+        /// timm's multi-head self-attention.
+        case attention
+        /// Linformer's attention over keys and values projected along the tokens (`Linformer.swift`).
+        case linformer
+        /// FNet's 2-D Fourier transform (`FNet.swift`).
+        case fourier
+
+        /// The benchmark's models change resolution through its `set_image_res`: square sizes
+        /// only, position embedding resized by `F.interpolate` bicubic without antialiasing.
+        var resizesAsBenchmark: Bool { self != .attention }
+    }
 
     enum CodingKeys: String, CodingKey {
         case patchSize = "patch_size", embedDim = "embed_dim", depth, numHeads = "num_heads"
         case mlpRatio = "mlp_ratio", qkvBias = "qkv_bias", classToken = "class_token"
         case noEmbedClass = "no_embed_class", layerScale = "layer_scale", globalPool = "global_pool"
         case imageSize = "img_size", layerNormEpsilon = "layer_norm_eps"
-        case inChannels = "in_channels", numClasses = "num_classes"
+        case inChannels = "in_channels", numClasses = "num_classes", projectedLength = "k"
     }
 
     var prefixTokens: Int { classToken ? 1 : 0 }
     var hiddenDim: Int { Int(Double(embedDim) * mlpRatio) }
     var trainGrid: Int { imageSize / patchSize }
+    /// Tokens at the trained size (class token included).
+    var trainTokens: Int { trainGrid * trainGrid + prefixTokens }
 
     func validate(model: String) throws(EngineError) {
         guard patchSize > 0, embedDim > 0, depth > 0, numHeads > 0, embedDim % numHeads == 0 else {
@@ -49,6 +70,17 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         }
         guard ["token", "avg"].contains(globalPool), globalPool == "avg" || classToken else {
             throw .invalidConfiguration(model: model, reason: "global_pool must be 'token' (with a class token) or 'avg'")
+        }
+        switch tokenMixer {
+        case .attention: break
+        case .linformer:
+            guard let k = projectedLength, k > 0 else {
+                throw .invalidConfiguration(model: model, reason: "a Linformer needs its projected length k ≥ 1")
+            }
+        case .fourier:
+            guard numHeads == 1, !layerScale else {
+                throw .invalidConfiguration(model: model, reason: "FNet blocks have one head and no LayerScale")
+            }
         }
     }
 }
@@ -61,7 +93,7 @@ struct VisionTransformer: Sendable {
     /// `[prefix, C]` prefix tokens and `[positions, C]` position embedding as read.
     let prefixTokens: [Float]
     let positionEmbedding: [Float]
-    let blocks: [TransformerBlock]
+    let blocks: [Block]
     /// `norm` (token pooling) or `fc_norm` (average pooling), applied to the pooled vector.
     let finalNorm: LayerNormLayer
     let head: LinearLayer
@@ -76,8 +108,17 @@ struct VisionTransformer: Sendable {
         spec.append(TensorSpec(name: "patch_embed.proj.weight", shape: [d, c.inChannels, c.patchSize, c.patchSize]))
         spec.append(TensorSpec(name: "patch_embed.proj.bias", shape: [d]))
         for i in 0..<c.depth {
-            spec += TransformerBlock.tensorSpec("blocks.\(i)", dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
-                                                layerScale: c.layerScale)
+            let prefix = "blocks.\(i)"
+            switch c.tokenMixer {
+            case .attention:
+                spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
+                                                    layerScale: c.layerScale)
+            case .linformer:
+                spec += LinformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: c.trainTokens,
+                                                  length: c.projectedLength ?? 0)
+            case .fourier:
+                spec += FourierBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim)
+            }
         }
         spec += TensorSpec.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", d)
         spec += TensorSpec.linear("head", in: d, out: c.numClasses)
@@ -97,8 +138,14 @@ struct VisionTransformer: Sendable {
         prefixTokens = c.classToken ? t["cls_token"] : []
         positionEmbedding = t["pos_embed"]
         blocks = (0..<c.depth).map { i in
-            loader.transformerBlock("blocks.\(i)", heads: c.numHeads, qkvBias: c.qkvBias, layerScale: c.layerScale,
-                                    epsilon: c.layerNormEpsilon)
+            let prefix = "blocks.\(i)"
+            return switch c.tokenMixer {
+            case .attention:
+                .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
+                                                   layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
+            case .linformer: .linformer(loader.linformerBlock(prefix, config: c, length: c.projectedLength ?? 0))
+            case .fourier: .fourier(loader.fourierBlock(prefix, config: c))
+            }
         }
         finalNorm = loader.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", epsilon: c.layerNormEpsilon)
         head = loader.head("head")
@@ -116,7 +163,10 @@ struct VisionTransformer: Sendable {
         let c = config, d = c.embedDim
         let embeddedPrefix = c.noEmbedClass ? 0 : c.prefixTokens
         let patchPositions = Array(positionEmbedding[(embeddedPrefix * d)...])
-        let resampled = PositionEmbedding.resample(patchPositions, from: (c.trainGrid, c.trainGrid), to: grid, channels: d)
+        let resampled = c.tokenMixer.resizesAsBenchmark
+            ? (grid.height == c.trainGrid && grid.width == c.trainGrid ? patchPositions
+                : Interpolation.cubic.resample(patchPositions, from: (c.trainGrid, c.trainGrid), to: grid, channels: d))
+            : PositionEmbedding.resample(patchPositions, from: (c.trainGrid, c.trainGrid), to: grid, channels: d)
         var prefix = prefixTokens
         for i in 0..<(embeddedPrefix * d) { prefix[i] += positionEmbedding[i] }
         return TokenEmbedding(prefixCount: c.prefixTokens, addend: prefix + resampled)
@@ -125,8 +175,13 @@ struct VisionTransformer: Sendable {
 
 extension VisionTransformer: Architecture {
     func inputProblem(height: Int, width: Int) -> String? {
-        height >= config.patchSize && width >= config.patchSize
-            ? nil : "H, W ≥ \(config.patchSize) (one \(config.patchSize)×\(config.patchSize) patch)"
+        let p = config.patchSize
+        guard height >= p, width >= p else { return "H, W ≥ \(p) (one \(p)×\(p) patch)" }
+        if config.tokenMixer.resizesAsBenchmark, height / p != width / p {
+            return "a square patch grid (H / \(p) = W / \(p)): the benchmark's set_image_res resizes its tables "
+                + "for square images only"
+        }
+        return nil
     }
 
     func graph(batch n: Int, height: Int, width: Int) -> Graph {
@@ -139,7 +194,16 @@ extension VisionTransformer: Architecture {
         let tokens = c.prefixTokens + grid.height * grid.width
         var x = g.add(.embedTokens(tokenEmbedding(grid: grid)), input: patches,
                       outputShape: [n, tokens, c.embedDim], label: "pos_embed")
-        for (i, block) in blocks.enumerated() { x = g.transformerBlock(block, x, label: "blocks.\(i)") }
+        // One set of DFT tables per graph, shared by every block (copy-on-write arrays).
+        let fourier = c.tokenMixer == .fourier ? FourierTables(tokens: tokens, channels: c.embedDim) : nil
+        for (i, block) in blocks.enumerated() {
+            let label = "blocks.\(i)"
+            switch block {
+            case .attention(let b): x = g.transformerBlock(b, x, label: label)
+            case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
+            case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)
+            }
+        }
         let pooled = g.add(.tokenPool(c.globalPool == "avg" ? .mean(skipping: c.prefixTokens) : .token(0)), input: x,
                            outputShape: [n, c.embedDim], label: "pool")
         // LayerNorm acts on each token alone, so normalizing after pooling the class token
@@ -148,5 +212,14 @@ extension VisionTransformer: Architecture {
         let logits = g.add(.linear(weight: head.weight, bias: head.bias), input: features,
                            outputShape: [n, head.outFeatures], label: "head")
         return g.finish(outputs: [logits, features])
+    }
+}
+
+extension VisionTransformer {
+    /// One block of the trunk, by token mixer.
+    enum Block: Sendable {
+        case attention(TransformerBlock)
+        case linformer(LinformerBlock)
+        case fourier(FourierBlock)
     }
 }

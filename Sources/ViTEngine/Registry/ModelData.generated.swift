@@ -703,6 +703,225 @@ enum ModelData {
         "timm": "https://huggingface.co/timm/xcit_tiny_12_p16_224.fb_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/xcit_tiny_12_p16_224.fb_in1k"
       }
+    },
+    {
+      "name": "linformer_vit_tiny_patch16",
+      "aliases": ["linformer-ti"],
+      "family": "linformer",
+      "taxonomy": "low-rank (Linformer)",
+      "linformer": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "k": 256
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 6.921,
+        "gmacs": 1.544,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "linformer_vit_small_patch16",
+      "aliases": ["linformer-s"],
+      "family": "linformer",
+      "taxonomy": "low-rank (Linformer)",
+      "linformer": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "k": 256
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 23.247,
+        "gmacs": 5.18,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "linformer_vit_base_patch16",
+      "aliases": ["linformer-b"],
+      "family": "linformer",
+      "taxonomy": "low-rank (Linformer)",
+      "linformer": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "k": 256
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 87.75,
+        "gmacs": 18.726,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "fnet_vit_tiny_patch16",
+      "aliases": ["fnet-ti"],
+      "family": "fnet",
+      "taxonomy": "MLP/FFT (FNet)",
+      "fnet": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 1,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "avg",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 3.939,
+        "gmacs": 1.084,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "fnet_vit_small_patch16",
+      "aliases": ["fnet-s"],
+      "family": "fnet",
+      "taxonomy": "MLP/FFT (FNet)",
+      "fnet": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 1,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "avg",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 14.954,
+        "gmacs": 3.911,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "fnet_vit_base_patch16",
+      "aliases": ["fnet-b"],
+      "family": "fnet",
+      "taxonomy": "MLP/FFT (FNet)",
+      "fnet": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 1,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "avg",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 58.218,
+        "gmacs": 14.793,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
+      },
+      "weights": {}
     }
   ]
 }

@@ -82,6 +82,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, preprocess, published, weights
+        case linformer, fnet
     }
 
     public init(from decoder: Decoder) throws {
@@ -103,6 +104,11 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
         case "xcit":
             architecture = .xcit(try c.decode(XCiTConfig.self, forKey: .xcit))
+        case "linformer", "fnet":
+            // The benchmark's ViT variants: timm's ViT arguments plus the mixer's own.
+            var config = try c.decode(VisionTransformerConfig.self, forKey: family == "fnet" ? .fnet : .linformer)
+            config.tokenMixer = family == "fnet" ? .fourier : .linformer
+            architecture = .visionTransformer(config)
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")

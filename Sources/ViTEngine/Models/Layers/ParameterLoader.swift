@@ -27,9 +27,21 @@ struct ParameterLoader {
                 b[o] = Float(Double(b[o]) * Double(g[o]))
             }
         }
-        let stored = WeightLayout.reorder(w, outChannels: outFeatures, as: .pointwise)
-        return LinearLayer(weight: store.add(stored, name: prefix + ".weight"),
-                           bias: store.add(b, name: prefix + ".bias"), outFeatures: outFeatures)
+        return packed(weight: w, bias: b, name: prefix)
+    }
+
+    /// Bias-free `nn.Linear` layers on the same input (Linformer's `to_q`, `to_k`, `to_v`) as one
+    /// layer whose outputs are theirs side by side, so they run as one GEMM.
+    mutating func stackedLinear(_ prefixes: [String], name: String) -> LinearLayer {
+        let w = prefixes.flatMap { tensors[$0 + ".weight"] }
+        let outFeatures = prefixes.reduce(0) { $0 + tensors.shape($1 + ".weight")[0] }
+        return packed(weight: w, bias: [Float](repeating: 0, count: outFeatures), name: name)
+    }
+
+    private mutating func packed(weight w: [Float], bias b: [Float], name: String) -> LinearLayer {
+        let stored = WeightLayout.reorder(w, outChannels: b.count, as: .pointwise)
+        return LinearLayer(weight: store.add(stored, name: name + ".weight"),
+                           bias: store.add(b, name: name + ".bias"), outFeatures: b.count)
     }
 
     /// A linear layer kept in PyTorch's `[out, in]` layout, for the per-image classifier head
