@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generate the PyTorch-checkpoint (.pth) fixtures for the Swift `.pth` reader tests.
 
-    python3 scripts/make_pth_fixtures.py --cream-src /tmp/cream_efficientvit.py [--out DIR]
+    python3 scripts/make_pth_fixtures.py [--cream-src /tmp/cream_efficientvit.py] [--out DIR]
+
+(Without ``--cream-src`` every file but m0_cream_f16.pth is regenerated.)
 
 Every file is written by real ``torch.save`` (except the zip64 copy, which repackages one of
 them). Outputs (default ``Tests/ViTEngineTests/Fixtures/pth``):
@@ -23,6 +25,11 @@ them). Outputs (default ``Tests/ViTEngineTests/Fixtures/pth``):
                           row-major order (as float32, after the dtype's rounding).
   tiny_timm_zip64.pth     the members of tiny_timm.pth repackaged with zip64 central-directory
                           fields and end records (what torch writes for archives past 4 GiB).
+  tiny_bench.tar          the layout of the "Which Transformer to Favor" benchmark's checkpoints
+                          (its utils.save_model_state): ``{'epoch', 'model_state', 'run_name',
+                          'args', 'stats'}`` with the state dict saved from a torch.compile'd
+                          DistributedDataParallel model (keys ``_orig_mod.module.…``) and plain
+                          values in ``args``/``stats``.
   evil_os_system.pth      a pickle whose loading calls os.system('touch MARKER') ...
   evil_builtins_eval.pth  ... builtins.eval(...) and
   evil_subprocess_popen.pth  ... subprocess.Popen([...]): the loader must refuse each by name.
@@ -100,6 +107,20 @@ def cream_m0(cream_src: str, out_dir: str) -> None:
         diff = float(np.abs(cm(x).numpy() - ref).max())
     assert diff <= 1e-5 * entry["max_abs_logit"], diff
     print(f"m0_cream_f16.pth: {len(sd)} entries, Cream M0 logits vs {entry['logits']}: max abs diff {diff:.3g}")
+
+
+# ----------------------------------------------------------------------------- benchmark layout
+
+def bench_layout(out_dir: str) -> None:
+    g = torch.Generator().manual_seed(6)
+    sd = collections.OrderedDict()
+    sd["_orig_mod.module.cls_token"] = torch.randn(1, 1, 4, generator=g)
+    sd["_orig_mod.module.blocks.0.attn.proj_k"] = torch.randn(5, 3, generator=g)
+    state = {"epoch": 300, "model_state": sd, "run_name": "linformer_vit_tiny_patch16",
+             "args": {"model": "linformer_vit_tiny_patch16", "imsize": 224, "lr": 1e-3, "compile_model": True,
+                      "layer_scale_init_values": None, "aug_crop": True, "milestones": [10, 20]},
+             "stats": {"val_acc": 0.5, "epoch_acc": 0.25}}
+    save(state, out_dir, "tiny_bench.tar")
 
 
 # ----------------------------------------------------------------------------- tiny state dict
@@ -199,13 +220,16 @@ def evil(out_dir: str) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Generate the .pth reader fixtures.")
     p.add_argument("--out", default=DEFAULT_OUT)
-    p.add_argument("--cream-src", required=True,
-                   help="microsoft/Cream EfficientViT/classification/model/efficientvit.py (kept outside the repo)")
+    p.add_argument("--cream-src", default=None,
+                   help="microsoft/Cream EfficientViT/classification/model/efficientvit.py (kept outside the "
+                        "repo); without it m0_cream_f16.pth is left as it is")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
-    cream_m0(args.cream_src, args.out)
+    if args.cream_src:
+        cream_m0(args.cream_src, args.out)
     tiny(args.out)
+    bench_layout(args.out)
     evil(args.out)
     total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
     print(f"pth fixtures in {args.out}: {len(os.listdir(args.out))} files, {total / 1e6:.2f} MB")

@@ -48,6 +48,19 @@ final class TorchCheckpointTests: XCTestCase {
 
     /// `proj.slice` is `shared[3:11].view(2, 4)` (storage offset 3) and `proj.strided` is
     /// `shared[::5]` (stride 5) of the same storage: elements 5 and 10 of that storage appear in both.
+    /// The "Which Transformer to Favor" benchmark's checkpoints (its `.tar` files): the state dict
+    /// under `model_state`, saved from a compiled DDP model; the ViT-family key map strips the
+    /// wrappers' prefixes, as the benchmark's own loader does.
+    func testBenchmarkCheckpointLayout() throws {
+        let checkpoint = try XCTUnwrap(try WeightsFile.open(path: pth("tiny_bench.tar")) as? TorchCheckpoint)
+        XCTAssertEqual(checkpoint.names, ["_orig_mod.module.blocks.0.attn.proj_k", "_orig_mod.module.cls_token"])
+        XCTAssertEqual(checkpoint.otherEntries, ["args", "epoch", "run_name", "stats"])
+        XCTAssertEqual(try checkpoint.floats("_orig_mod.module.blocks.0.attn.proj_k").count, 15)
+        XCTAssertEqual(VisionTransformer.checkpointKey("_orig_mod.module.blocks.0.attn.proj_k"),
+                       .tensor("blocks.0.attn.proj_k"))
+        XCTAssertEqual(VisionTransformer.checkpointKey("module.cls_token"), .tensor("cls_token"))
+    }
+
     func testViewsIntoOneStorageAgree() throws {
         let checkpoint = try TorchCheckpoint(path: pth("tiny_timm.pth"))
         let slice = try checkpoint.floats("proj.slice"), strided = try checkpoint.floats("proj.strided")

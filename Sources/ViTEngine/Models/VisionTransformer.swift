@@ -125,8 +125,14 @@ struct VisionTransformer: Sendable {
         return spec
     }
 
-    /// timm's names are canonical; the DeiT III release names LayerScale `gamma_1`/`gamma_2`.
+    /// timm's names are canonical; the DeiT III release names LayerScale `gamma_1`/`gamma_2`; the
+    /// "Which Transformer to Favor" benchmark saves its models' state dicts from `torch.compile`
+    /// and DistributedDataParallel wrappers (`_orig_mod.`, `module.` prefixes, which its own
+    /// loader strips too).
     static func checkpointKey(_ key: String) -> CheckpointKey? {
+        for wrapper in ["_orig_mod.", "module."] where key.hasPrefix(wrapper) {
+            return checkpointKey(String(key.dropFirst(wrapper.count)))
+        }
         if key.hasSuffix(".gamma_1") { return .tensor(key.dropLast(".gamma_1".count) + ".ls1.gamma") }
         if key.hasSuffix(".gamma_2") { return .tensor(key.dropLast(".gamma_2".count) + ".ls2.gamma") }
         return .tensor(key)

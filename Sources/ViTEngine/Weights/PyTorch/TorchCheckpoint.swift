@@ -5,8 +5,9 @@ import Foundation
 ///
 /// The file is a zip archive holding `<name>/data.pkl` (a pickle of the saved object) and one
 /// member per tensor storage (`<name>/data/<key>`). The pickle must build a state dict: either a
-/// dict of tensors (timm's files) or a dict whose `"model"` (or `"state_dict"`) entry is one
-/// (the official Cream release's `{'model': …, 'epoch': …}`); other top-level entries are
+/// dict of tensors (timm's files) or a dict whose `"model"` (or `"state_dict"`, `"model_state"`)
+/// entry is one (the official Cream release's `{'model': …, 'epoch': …}`, the "Which Transformer
+/// to Favor" benchmark's `{'model_state': …, 'args': …, 'stats': …}`); other top-level entries are
 /// listed in ``otherEntries`` and not read. Only an allow-list of globals is accepted (see
 /// ``allowedGlobals``); any other is refused with ``EngineError/forbiddenPickleGlobal(path:global:)``.
 ///
@@ -26,7 +27,7 @@ public struct TorchCheckpoint: TensorSource {
     public static var allowedGlobals: [String] { TorchPickleResolver.allowList.sorted() }
 
     /// The entries of a wrapping dict that may hold the state dict, in the order they are tried.
-    static let wrapperKeys = ["model", "state_dict"]
+    static let wrapperKeys = ["model", "state_dict", "model_state"]
 
     /// Opens the checkpoint at `path` (memory-mapped) and decodes its pickle.
     ///
