@@ -16,9 +16,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet")
+MODULES = ("linformer", "fnet", "tome")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet")
+FAMILIES = ("linformer", "fnet", "tome")
 
 
 def create(name: str, **kwargs):
@@ -36,6 +36,50 @@ def create(name: str, **kwargs):
     finally:
         vit_sizes.clear()
         vit_sizes.update(saved)
+
+
+class MatchingMargins:
+    """Records, while active, how far every discrete choice of ToMe's bipartite soft matching is
+    from a tie, in float64: the gap between the r-th and (r+1)-th best edge (which a-tokens
+    merge) and, for every merged a-token, between its best and second-best b-token (where it
+    goes). An engine computing the same scores with a different summation order makes the same
+    choices when these gaps are far above float32 rounding (~1e-6 on cosine scores)."""
+
+    def __init__(self):
+        self.smallest = float("inf")
+
+    def __enter__(self):
+        import torch
+
+        tome = sys.modules["architectures.tome"]
+        self._original = original = tome.bipartite_soft_matching
+
+        def matching(metric, r, class_token, distill_token):
+            m = metric.double()
+            m = m / m.norm(dim=-1, keepdim=True)
+            scores = m[..., ::2, :] @ m[..., 1::2, :].transpose(-1, -2)
+            if class_token:
+                scores[..., 0, :] = -float("inf")
+            r_used = min(r, (metric.shape[1] - (1 if class_token else 0)) // 2)
+            if r_used > 0:
+                best = scores.topk(2, dim=-1).values
+                node_max = best[..., 0]
+                order = node_max.sort(dim=-1, descending=True)
+                boundary = order.values[..., r_used - 1] - order.values[..., r_used]
+                merged = order.indices[..., :r_used]
+                second = (best[..., 0] - best[..., 1]).gather(-1, merged)
+                gaps = torch.cat([boundary[..., None], second], dim=-1)
+                finite = gaps[torch.isfinite(gaps)]
+                if finite.numel():
+                    self.smallest = min(self.smallest, float(finite.min()))
+            return original(metric, r, class_token, distill_token)
+
+        tome.bipartite_soft_matching = matching
+        return self
+
+    def __exit__(self, *exc):
+        sys.modules["architectures.tome"].bipartite_soft_matching = self._original
+        return False
 
 
 def register(bench_src: str) -> None:

@@ -202,14 +202,21 @@ def _f(x: float) -> float:
 
 # ----------------------------------------------------------------------------- cases
 
-def choose_input(model, name: str, b: int, h: int, w: int):
+def choose_input(model, name: str, b: int, h: int, w: int, accept=None):
     """The first generated input whose top-5 classes are separated by gaps of more than
     GAP_FACTOR · max |logit| in every image (so rounding cannot reorder them), with its logits:
-    (seed, x, logits, max_abs, top5 per image, smallest gap)."""
+    (seed, x, logits, max_abs, top5 per image, smallest gap). ``accept(model, x)``, when given,
+    runs the model itself and returns its logits, or None to reject the input."""
     with torch.no_grad():
         for seed in range(1, MAX_INPUT_SEED + 1):
             x = make_input(b, h, w, seed)
-            logits = model(x).numpy()
+            if accept is None:
+                logits = model(x).numpy()
+            else:
+                out = accept(model, x)
+                if out is None:
+                    continue
+                logits = out.numpy()
             assert logits.shape == (b, 1000)
             if not np.isfinite(logits).all():
                 raise RuntimeError(f"{name}: non-finite logits")

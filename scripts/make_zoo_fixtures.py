@@ -40,6 +40,9 @@ import bench_models  # noqa: E402
 import fixture_rng  # noqa: E402
 import make_fixtures as mf  # noqa: E402
 
+# Smallest float64 gap allowed between a ToMe matching choice and its runner-up (cosine scores).
+TOME_MARGIN = 1e-4
+
 # name, timm model, batch, height, width, weight seed, extra create_model arguments, features
 CASES = [
     dict(name="vit_tiny_224_b2", model="vit_tiny_patch16_224", batch=2, height=224, width=224, weight_seed=31,
@@ -86,6 +89,16 @@ CASES = [
          bench=True),
     dict(name="fnet_base_224_b1", model="fnet_vit_base_patch16", batch=1, height=224, width=224, weight_seed=50,
          bench=True),
+    dict(name="tome_tiny_r8_224_b2", model="tome_vit_tiny_r8_patch16", batch=2, height=224, width=224,
+         weight_seed=51, bench=True, tome=True, features=True),
+    dict(name="tome_tiny_r8_160_b1", model="tome_vit_tiny_r8_patch16", batch=1, height=160, width=160,
+         weight_seed=52, bench=True, tome=True),
+    dict(name="tome_tiny_r13_224_b1", model="tome_vit_tiny_r13_patch16", batch=1, height=224, width=224,
+         weight_seed=53, bench=True, tome=True),
+    dict(name="tome_small_r8_224_b1", model="tome_vit_small_r8_patch16", batch=1, height=224, width=224,
+         weight_seed=54, bench=True, tome=True),
+    dict(name="tome_small_r13_224_b1", model="tome_vit_small_r13_patch16", batch=1, height=224, width=224,
+         weight_seed=55, bench=True, tome=True),
 ]
 
 
@@ -105,10 +118,29 @@ def run_case(case: dict, out_dir: str) -> dict:
         model.set_image_res(case["height"])
 
     b, h, w = case["batch"], case["height"], case["width"]
-    seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w)
+    accept = None
+    if case.get("tome"):
+        # ToMe's merges are discrete choices: only inputs whose every choice is far from a tie
+        # (bench_models.MatchingMargins) make a fixture an engine can match exactly.
+        def accept(m, x):
+            with bench_models.MatchingMargins() as margins:
+                out = m(x)
+            case["matching_margin"] = margins.smallest
+            return out if margins.smallest > TOME_MARGIN else None
+    seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w, accept)
 
     with torch.no_grad():
-        feats = model.forward_head(model.forward_features(x), pre_logits=True).numpy() if case.get("features") else None
+        feats = None
+        if case.get("features") and case.get("bench"):
+            # The input of the head, captured in a full forward (ToMe's forward sets up its token
+            # sizes and merge schedule; forward_features alone would skip that).
+            captured = []
+            hook = model.head.register_forward_hook(lambda m, args, out: captured.append(args[0]))
+            model(x)
+            hook.remove()
+            feats = captured[0].numpy()
+        elif case.get("features"):
+            feats = model.forward_head(model.forward_features(x), pre_logits=True).numpy()
         logits64 = copy.deepcopy(model).double().eval()(x.double()).numpy()
     diff64 = float(np.abs(logits.astype(np.float64) - logits64).max())
 
@@ -120,7 +152,8 @@ def run_case(case: dict, out_dir: str) -> dict:
         features_file = f"zoo/{name}.features.npy"
         mf.write_npy(os.path.join(out_dir, features_file), feats)
     print(f"{name:>22}: input_seed={seed:<3} max|logit|={max_abs:9.4f} min_top5_gap={min_gap:.5f} "
-          f"fp32-vs-fp64={diff64:.3g} ({diff64 / max_abs:.2g} relative)", flush=True)
+          f"fp32-vs-fp64={diff64:.3g} ({diff64 / max_abs:.2g} relative)"
+          + (f" matching_margin={case['matching_margin']:.2g}" if "matching_margin" in case else ""), flush=True)
     return {
         "name": name, "model": case["model"], "batch": b, "height": h, "width": w,
         "weight_seed": case["weight_seed"], "weight_rounding": None, "input_seed": seed,
@@ -128,6 +161,7 @@ def run_case(case: dict, out_dir: str) -> dict:
         "logits": logits_file, "features": features_file,
         "max_abs_logit": float(max_abs), "min_top5_gap": float(min_gap), "top5": tops,
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
+        **({"matching_margin": case["matching_margin"]} if "matching_margin" in case else {}),
         "reference": (f"WhatTransformerToFavor {case['model']}" + (f" set_image_res({h})" if h != 224 else "")
                       if case.get("bench") else
                       f"timm {case['model']}" + (f" {case['kwargs']}" if case.get("kwargs") else "")),

@@ -13,6 +13,8 @@ final class ZooParityTests: XCTestCase {
         "cait_xxs24_224_b2", "xcit_tiny_224_b2", "xcit_tiny_160x192_b1", "xcit_nano_224_b1",
         "linformer_tiny_224_b2", "linformer_tiny_160_b1", "linformer_small_224_b1",
         "linformer_base_224_b1", "fnet_tiny_224_b2", "fnet_tiny_288_b1", "fnet_small_224_b1", "fnet_base_224_b1",
+        "tome_tiny_r8_224_b2", "tome_tiny_r8_160_b1", "tome_tiny_r13_224_b1", "tome_small_r8_224_b1",
+        "tome_small_r13_224_b1",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -51,4 +53,11 @@ final class ZooParityTests: XCTestCase {
     func testFNetTinyAt288() throws { try checkParity("fnet_tiny_288_b1") }
     func testFNetSmall() throws { try checkParity("fnet_small_224_b1") }
     func testFNetBase() throws { try checkParity("fnet_base_224_b1") }
+    /// The benchmark's ToMe: merges chosen as torch chooses them (inputs whose every choice is
+    /// at least 1e-4 from a tie, see make_zoo_fixtures.py), proportional attention.
+    func testToMeTinyR8() throws { try checkParity("tome_tiny_r8_224_b2") }
+    func testToMeTinyR8At160() throws { try checkParity("tome_tiny_r8_160_b1") }
+    func testToMeTinyR13() throws { try checkParity("tome_tiny_r13_224_b1") }
+    func testToMeSmallR8() throws { try checkParity("tome_small_r8_224_b1") }
+    func testToMeSmallR13() throws { try checkParity("tome_small_r13_224_b1") }
 }

@@ -1,6 +1,6 @@
-/// Dispatch of the ``SequenceMixer`` nodes: work items are whole images (Fourier) or one head
-/// of one image (Linformer), so every output element comes from the same arithmetic whatever
-/// the batch size or thread count.
+/// Dispatch of the ``SequenceMixer`` nodes: work items are whole images (Fourier, token
+/// merging) or one head of one image (Linformer, proportional attention), so every output
+/// element comes from the same arithmetic whatever the batch size or thread count.
 extension Executor {
     func run(_ mixer: SequenceMixer, node: Node, scratch: UnsafeMutablePointer<Float>) {
         let inShape = graph.values[node.input.index].shape
@@ -11,6 +11,8 @@ extension Executor {
         let batch = inShape[0], tokens = inShape[1]
         let inImage = inShape.dropFirst().reduce(1, *), outImage = outShape.dropFirst().reduce(1, *)
         let scratchStride = node.scratchCount
+        let auxiliary = node.auxiliary.map { UnsafePointer(pointer($0)) }
+        let outTokens = outShape[1]
 
         switch mixer {
         case let .linformer(tables):
@@ -23,6 +25,36 @@ extension Executor {
             pool.run(items: batch) { n, thread in
                 FourierKernel.run(tables, x: x + n * inImage, residual: residual.map { $0 + n * outImage },
                                   scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
+        case let .proportionalAttention(heads, headDim, scale):
+            let sizes = auxiliary[0]
+            pool.run(items: batch * heads) { item, thread in
+                let (n, h) = item.quotientAndRemainder(dividingBy: heads)
+                let logs = scratch + thread * scratchStride, scores = logs + tokens
+                TokenMergingKernel.logSizes(sizes + n * tokens, tokens: tokens, out: logs)
+                SelfAttentionKernel.run(qkv: x + n * inImage, tokens: tokens, heads: heads, headDim: headDim,
+                                        scale: scale, head: h, keyBias: logs, scratch: scores,
+                                        out: out + n * outImage)
+            }
+        case let .tokenMatch(match):
+            pool.run(items: batch) { n, thread in
+                TokenMergingKernel.match(match, qkv: x + n * inImage, tokens: tokens,
+                                         scratch: scratch + thread * scratchStride, destinations: out + n * tokens)
+            }
+        case .tokenMerge:
+            let channels = inShape[2]
+            pool.run(items: batch) { n, thread in
+                TokenMergingKernel.merge(x: x + n * inImage, tokens: tokens, channels: channels,
+                                         destinations: auxiliary[0] + n * tokens,
+                                         sizes: auxiliary.count > 1 ? auxiliary[1] + n * tokens : nil,
+                                         merged: outTokens, scratch: scratch + thread * scratchStride,
+                                         out: out + n * outImage)
+            }
+        case .tokenSizes:
+            pool.run(items: batch) { n, _ in
+                TokenMergingKernel.sizes(destinations: x + n * tokens, tokens: tokens,
+                                         sizes: auxiliary.first.map { $0 + n * tokens }, merged: outTokens,
+                                         out: out + n * outTokens)
             }
         }
     }

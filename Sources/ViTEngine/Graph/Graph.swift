@@ -180,6 +180,9 @@ struct Node: Sendable {
     var scratchCount: Int
     /// Dotted name of the layer in the reference model, for errors and profiles.
     var label: String
+    /// Further values the operation reads besides `input` and `residual` (e.g. the token sizes
+    /// of ToMe's proportional attention).
+    var auxiliary: [ValueID] = []
 }
 
 /// A graph for one input shape, ready for the planner.
@@ -202,12 +205,12 @@ struct GraphBuilder {
 
     func shape(_ v: ValueID) -> [Int] { graph.values[v.index].shape }
 
-    mutating func add(_ operation: Operation, input: ValueID, residual: ValueID? = nil,
+    mutating func add(_ operation: Operation, input: ValueID, residual: ValueID? = nil, auxiliary: [ValueID] = [],
                       outputShape: [Int], scratch: Int = 0, label: String) -> ValueID {
         let out = ValueID(index: graph.values.count)
         graph.values.append(ValueInfo(shape: outputShape))
         graph.nodes.append(Node(operation: operation, input: input, residual: residual, output: out,
-                                scratchCount: scratch, label: label))
+                                scratchCount: scratch, label: label, auxiliary: auxiliary))
         return out
     }
 

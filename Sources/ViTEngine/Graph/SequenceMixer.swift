@@ -12,11 +12,26 @@ enum SequenceMixer: Sendable {
     /// FNet: `Re(FFT2(x)) / (T·C)` over tokens × channels of `[N, T, C]` (+ residual), as dense
     /// real DFT products.
     case fourier(FourierTables)
+    /// ToMe's proportional attention on a `[N, T, 3·C]` qkv projection: softmax attention with
+    /// `log(size_j)` added to every score of key j; the sizes `[N, T, 1]` are the node's one
+    /// auxiliary value.
+    case proportionalAttention(heads: Int, headDim: Int, scale: Float)
+    /// ToMe's bipartite soft matching on the keys of a `[N, T, 3·C]` qkv projection (their mean
+    /// over heads) → `[N, T, 1]`: the index each token has in the merged sequence.
+    case tokenMatch(TokenMatch)
+    /// Tokens `[N, T, C]` merged by a match (auxiliary 0) into `[N, T', C]`: the size-weighted
+    /// mean of the tokens sent to each place (sizes: auxiliary 1, or 1 each when absent).
+    case tokenMerge
+    /// The merged tokens' sizes `[N, T', 1]` from a match (the input) and the sizes before it
+    /// (auxiliary 0, or 1 each when absent).
+    case tokenSizes
 
     var kind: String {
         switch self {
         case .linformer: "linformer attention"
         case .fourier: "fourier mixing"
+        case .proportionalAttention: "self-attention"
+        case .tokenMatch, .tokenMerge, .tokenSizes: "token merging"
         }
     }
 
@@ -30,6 +45,14 @@ enum SequenceMixer: Sendable {
         case let .fourier(f):
             // x·cos_C and x·sin_C, then cos_T·(·) and sin_T·(·).
             return 2 * f.tokens * f.channels * f.channels + 2 * f.tokens * f.tokens * f.channels
+        case let .proportionalAttention(heads, headDim, _):
+            return heads * 2 * input[1] * input[1] * headDim
+        case let .tokenMatch(m):
+            // The similarity of every even token to every odd one (ToMe's `a @ b.T`).
+            let t = input[1]
+            return ((t + 1) / 2) * (t / 2) * m.headDim
+        case .tokenMerge, .tokenSizes:
+            return 0
         }
     }
 }
@@ -76,4 +99,14 @@ struct FourierTables: Sendable {
         }
         return (cosine, sine)
     }
+}
+
+/// ToMe's bipartite soft matching of one layer.
+struct TokenMatch: Sendable {
+    var heads: Int
+    var headDim: Int
+    /// Tokens merged away (already clamped to half the unprotected tokens).
+    var merged: Int
+    /// Whether token 0 (the class token) is kept out of the merging.
+    var protectsFirst: Bool
 }

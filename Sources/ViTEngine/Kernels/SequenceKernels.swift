@@ -44,20 +44,29 @@ enum SelfAttentionKernel {
     static func scratchCount(tokens: Int) -> Int { tokens * tokens }
 
     static func run(qkv: UnsafePointer<Float>, tokens t: Int, heads: Int, headDim: Int, scale: Float,
-                    head h: Int, scratch scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+                    head h: Int, keyBias: UnsafePointer<Float>? = nil, scratch scores: UnsafeMutablePointer<Float>,
+                    out: UnsafeMutablePointer<Float>) {
         let c = heads * headDim
         let q = qkv + h * headDim, k = q + c, v = k + c
         attend(queries: q, ldq: 3 * c, rows: t, keys: k, ldk: 3 * c, values: v, ldv: 3 * c, keyRows: t,
-               headDim: headDim, scale: scale, scores: scores, out: out + h * headDim, ldOut: c)
+               headDim: headDim, scale: scale, keyBias: keyBias, scores: scores, out: out + h * headDim, ldOut: c)
     }
 
-    /// One head's `softmax(q·kᵀ·scale)·v` for `rows` queries over `keyRows` keys and values, each
-    /// matrix read in place with its row stride (shared by every attention variant).
+    /// One head's `softmax(q·kᵀ·scale + keyBias)·v` for `rows` queries over `keyRows` keys and
+    /// values, each matrix read in place with its row stride (shared by every attention variant);
+    /// `keyBias` (one value per key, e.g. ToMe's `log(size)`) is added to every row of scores.
     static func attend(queries q: UnsafePointer<Float>, ldq: Int, rows: Int, keys k: UnsafePointer<Float>, ldk: Int,
                        values v: UnsafePointer<Float>, ldv: Int, keyRows: Int, headDim: Int, scale: Float,
+                       keyBias: UnsafePointer<Float>? = nil,
                        scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, ldOut: Int) {
         BLAS.gemm(transposeB: true, m: rows, n: keyRows, k: headDim, alpha: scale, a: q, lda: ldq, b: k, ldb: ldk,
                   beta: 0, c: scores, ldc: keyRows)
+        if let bias = keyBias {
+            for r in 0..<rows {
+                let row = scores + r * keyRows
+                for j in 0..<keyRows { row[j] += bias[j] }
+            }
+        }
         vit_softmax_rows(scores, nil, Int32(rows), Int32(keyRows))
         BLAS.gemm(m: rows, n: headDim, k: keyRows, a: scores, lda: keyRows, b: v, ldb: ldv, beta: 0,
                   c: out, ldc: ldOut)

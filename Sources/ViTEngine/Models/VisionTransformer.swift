@@ -29,6 +29,8 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var numClasses: Int
     /// Linformer's projected key/value length `k` (the benchmark's `LinformerViT(k=...)`).
     public var projectedLength: Int?
+    /// ToMe's tokens merged per block (the benchmark's `model.r`, a constant schedule).
+    public var mergedPerBlock: Int?
     /// The blocks' token mixer: timm's attention unless the registry family is one of the
     /// benchmark's ViT variants (set by the registry from the family, not read from the object).
     public var tokenMixer: TokenMixer = .attention
@@ -41,6 +43,8 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case linformer
         /// FNet's 2-D Fourier transform (`FNet.swift`).
         case fourier
+        /// timm's attention, proportional to token sizes, and ToMe's token merging (`ToMe.swift`).
+        case tokenMerging
 
         /// The benchmark's models change resolution through its `set_image_res`: square sizes
         /// only, position embedding resized by `F.interpolate` bicubic without antialiasing.
@@ -52,7 +56,7 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case mlpRatio = "mlp_ratio", qkvBias = "qkv_bias", classToken = "class_token"
         case noEmbedClass = "no_embed_class", layerScale = "layer_scale", globalPool = "global_pool"
         case imageSize = "img_size", layerNormEpsilon = "layer_norm_eps"
-        case inChannels = "in_channels", numClasses = "num_classes", projectedLength = "k"
+        case inChannels = "in_channels", numClasses = "num_classes", projectedLength = "k", mergedPerBlock = "r"
     }
 
     var prefixTokens: Int { classToken ? 1 : 0 }
@@ -80,6 +84,10 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case .fourier:
             guard numHeads == 1, !layerScale else {
                 throw .invalidConfiguration(model: model, reason: "FNet blocks have one head and no LayerScale")
+            }
+        case .tokenMerging:
+            guard let r = mergedPerBlock, r >= 0, classToken else {
+                throw .invalidConfiguration(model: model, reason: "ToMe needs r ≥ 0 tokens merged per block and a class token")
             }
         }
     }
@@ -110,7 +118,7 @@ struct VisionTransformer: Sendable {
         for i in 0..<c.depth {
             let prefix = "blocks.\(i)"
             switch c.tokenMixer {
-            case .attention:
+            case .attention, .tokenMerging:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
             case .linformer:
@@ -146,7 +154,7 @@ struct VisionTransformer: Sendable {
         blocks = (0..<c.depth).map { i in
             let prefix = "blocks.\(i)"
             return switch c.tokenMixer {
-            case .attention:
+            case .attention, .tokenMerging:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer: .linformer(loader.linformerBlock(prefix, config: c, length: c.projectedLength ?? 0))
@@ -202,9 +210,12 @@ extension VisionTransformer: Architecture {
                       outputShape: [n, tokens, c.embedDim], label: "pos_embed")
         // One set of DFT tables per graph, shared by every block (copy-on-write arrays).
         let fourier = c.tokenMixer == .fourier ? FourierTables(tokens: tokens, channels: c.embedDim) : nil
+        var sizes: ValueID?  // ToMe's token sizes, from the first merge on
         for (i, block) in blocks.enumerated() {
             let label = "blocks.\(i)"
             switch block {
+            case .attention(let b) where c.tokenMixer == .tokenMerging:
+                x = g.tokenMergingBlock(b, merging: c.mergedPerBlock ?? 0, sizes: &sizes, x, label: label)
             case .attention(let b): x = g.transformerBlock(b, x, label: label)
             case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)

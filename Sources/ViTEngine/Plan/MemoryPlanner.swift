@@ -27,6 +27,7 @@ enum MemoryPlanner {
         for (i, node) in graph.nodes.enumerated() {
             lastUse[node.input.index] = i
             if let r = node.residual { lastUse[r.index] = i }
+            for v in node.auxiliary { lastUse[v.index] = i }
         }
         for out in graph.outputs { lastUse[out.index] = nodeCount }
 
@@ -53,6 +54,7 @@ enum MemoryPlanner {
                 free.release(offset: scratch[i], count: count)
             }
             if lastUse[node.input.index] == i { released.append(node.input) }
+            released += node.auxiliary.filter { lastUse[$0.index] == i }
             for v in Set(released) where v != graph.input && !(inPlace.contains(i) && v == node.residual) {
                 free.release(offset: offsets[v.index], count: size(v))
             }

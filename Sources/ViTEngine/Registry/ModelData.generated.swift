@@ -922,6 +922,154 @@ enum ModelData {
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
       },
       "weights": {}
+    },
+    {
+      "name": "tome_vit_tiny_r8_patch16",
+      "aliases": ["tome-ti-r8"],
+      "family": "tome",
+      "taxonomy": "token reduction (ToMe)",
+      "tome": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "r": 8
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.717,
+        "gmacs": 0.933,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "tome_vit_tiny_r13_patch16",
+      "aliases": ["tome-ti-r13"],
+      "family": "tome",
+      "taxonomy": "token reduction (ToMe)",
+      "tome": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "r": 13
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.717,
+        "gmacs": 0.737,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "tome_vit_small_r8_patch16",
+      "aliases": ["tome-s-r8"],
+      "family": "tome",
+      "taxonomy": "token reduction (ToMe)",
+      "tome": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "r": 8
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 22.05,
+        "gmacs": 3.428,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "tome_vit_small_r13_patch16",
+      "aliases": ["tome-s-r13"],
+      "family": "tome",
+      "taxonomy": "token reduction (ToMe)",
+      "tome": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "r": 13
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 22.05,
+        "gmacs": 2.712,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
     }
   ]
 }

@@ -82,7 +82,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, preprocess, published, weights
-        case linformer, fnet
+        case linformer, fnet, tome
     }
 
     public init(from decoder: Decoder) throws {
@@ -104,10 +104,15 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
         case "xcit":
             architecture = .xcit(try c.decode(XCiTConfig.self, forKey: .xcit))
-        case "linformer", "fnet":
+        case "linformer", "fnet", "tome":
             // The benchmark's ViT variants: timm's ViT arguments plus the mixer's own.
-            var config = try c.decode(VisionTransformerConfig.self, forKey: family == "fnet" ? .fnet : .linformer)
-            config.tokenMixer = family == "fnet" ? .fourier : .linformer
+            let (key, mixer): (CodingKeys, VisionTransformerConfig.TokenMixer) = switch family {
+            case "fnet": (.fnet, .fourier)
+            case "tome": (.tome, .tokenMerging)
+            default: (.linformer, .linformer)
+            }
+            var config = try c.decode(VisionTransformerConfig.self, forKey: key)
+            config.tokenMixer = mixer
             architecture = .visionTransformer(config)
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
