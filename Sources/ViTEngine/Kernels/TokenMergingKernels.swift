@@ -14,8 +14,9 @@ enum TokenMergingKernel {
     /// 1. metric = keys averaged over heads, each row divided by its L2 norm;
     /// 2. scores = even tokens · odd tokensᵀ (the class token's row is −∞);
     /// 3. every even token's best odd token (first on a tie, as `max`); the `merged` even tokens
-    ///    with the highest best score are merged into theirs (ties: lower index first, where
-    ///    torch's unstable `argsort` leaves the order open; the fixtures are chosen without ties);
+    ///    with the highest best score are merged into theirs (never the class token; ties: lower
+    ///    index first, where torch's unstable `argsort` leaves the order open; the fixtures are
+    ///    chosen without ties);
     /// 4. merged order: the kept even tokens by index, then every odd token by index.
     static func match(_ m: TokenMatch, qkv: UnsafePointer<Float>, tokens t: Int, scratch: UnsafeMutablePointer<Float>,
                       destinations: UnsafeMutablePointer<Float>) {
@@ -49,11 +50,18 @@ enum TokenMergingKernel {
             best[i] = top
             bestIndex[i] = Float(index)
         }
+        // Exactly `merged` unprotected rows merge whatever the scores hold (a NaN, from a key row of
+        // zeros, ranks last), so every merged place is filled.
+        let first = m.protectsFirst ? 1 : 0
+        for i in first..<even where best[i].isNaN { best[i] = -.infinity }
         let kept = even - m.merged
         var place = 0
         for i in 0..<even {
-            var rank = 0
-            for j in 0..<even where best[j] > best[i] || (best[j] == best[i] && j < i) { rank += 1 }
+            var rank = m.merged
+            if i >= first {
+                rank = 0
+                for j in first..<even where best[j] > best[i] || (best[j] == best[i] && j < i) { rank += 1 }
+            }
             if rank < m.merged {
                 destinations[2 * i] = Float(kept + Int(bestIndex[i]))
             } else {
