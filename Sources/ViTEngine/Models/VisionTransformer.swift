@@ -2,10 +2,11 @@
 /// recipes, as timm's `vision_transformer.py` defines them: a stride-`p` patch convolution,
 /// a class token, learned absolute position embeddings, pre-norm transformer blocks (optionally
 /// with LayerScale), a final LayerNorm and a linear head on the class token (or on the mean of
-/// the patch tokens).
+/// the patch tokens). The same trunk carries the "Which Transformer to Favor" benchmark's ViT
+/// variants, whose blocks mix tokens otherwise (`Linformer.swift`, `FNet.swift`, `ToMe.swift`).
 
-/// Hyper-parameters of a ViT variant (the registry's `vit` object; names follow timm's
-/// `VisionTransformer` arguments).
+/// Hyper-parameters of a ViT variant (the registry's `vit` object, and the benchmark's
+/// `linformer`, `fnet` and `tome` objects; names follow timm's `VisionTransformer` arguments).
 public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var patchSize: Int
     public var embedDim: Int
