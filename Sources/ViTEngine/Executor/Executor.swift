@@ -230,6 +230,8 @@ final class Executor {
             }
         case let .sequenceMixer(mixer):
             run(mixer, node: node, scratch: scratch)
+        case .windowAttention, .patchMerging:
+            runWindowed(node, scratch: scratch)
         }
     }
 }

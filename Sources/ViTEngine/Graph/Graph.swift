@@ -73,6 +73,23 @@ struct CascadedAttentionLayer: Sendable {
     var scale: Float
 }
 
+/// Hyper-parameters of a (shifted) window attention layer (Swin's W-MSA / SW-MSA), on a
+/// `[N, H, W, 3·heads·headDim]` qkv projection; see ``WindowAttentionKernel``.
+struct WindowAttentionLayer: Sendable {
+    var heads: Int
+    var headDim: Int
+    /// Side of the square window.
+    var window: Int
+    /// Cyclic shift along each axis (0 when that axis is not shifted).
+    var shiftY: Int
+    var shiftX: Int
+    /// `[heads, T, T]` relative-position bias (T = window²), expanded from the learned table.
+    var positionBias: ParamID
+    /// `[3·heads·headDim]` bias of the qkv projection: the q, k, v of zero-padded tokens.
+    var qkvBias: ParamID
+    var scale: Float
+}
+
 /// How patch tokens become the transformer's input sequence (timm's `_pos_embed`).
 struct TokenEmbedding: Sendable {
     /// Tokens placed before the patches (class, distillation): `prefixCount` rows.
@@ -143,6 +160,12 @@ enum Operation: Sendable {
     case linear(weight: ParamID, bias: ParamID)
     /// A token mixer other than softmax attention over all tokens (see ``SequenceMixer``).
     case sequenceMixer(SequenceMixer)
+    /// Shifted window attention on a qkv projection `[N, H, W, 3·C]` → `[N, H, W, C]`, the shift,
+    /// window partition and merge folded into its reads and writes.
+    case windowAttention(WindowAttentionLayer)
+    /// Swin's patch merging up to its reduction: each 2×2 block of `[N, H, W, C]` (zero padded to
+    /// even sides) → one `4·C` vector, LayerNorm applied: `[N, ⌈H/2⌉, ⌈W/2⌉, 4·C]`.
+    case patchMerging(weight: ParamID, bias: ParamID, epsilon: Float)
 }
 
 extension Operation {
@@ -164,6 +187,8 @@ extension Operation {
         case .layerNorm: "layer norm"
         case .selfAttention: "self-attention"
         case .sequenceMixer(let mixer): mixer.kind
+        case .windowAttention: "window attention"
+        case .patchMerging: "patch merging"
         }
     }
 }

@@ -46,7 +46,12 @@ extension Graph {
             // The class attention (as CaiT's) and the class token's MLP.
             let c = b.attention.heads * b.attention.headDim, tokens = input[1]
             return batch * (2 * tokens * c * c + 2 * c * c + 2 * tokens * c + 2 * c * b.mlp.fc1.outFeatures)
-        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose:
+        case let .windowAttention(a):
+            // q·kᵀ and attn·v per head in every window of the padded grid (as computed).
+            let grid = WindowAttentionKernel.windowGrid(a, height: input[1], width: input[2])
+            let t = a.window * a.window
+            return batch * grid.rows * grid.columns * a.heads * 2 * t * t * a.headDim
+        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose, .patchMerging:
             return 0
         case .linear:
             return batch * output[1] * input[1]
