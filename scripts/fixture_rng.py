@@ -72,6 +72,9 @@ RULES = [
     # Linformer's [T, k] sequence projections: the benchmark's own init range, ±1/sqrt(k).
     {"suffix": ".proj_k", "fan_in_gain": 1.0},
     {"suffix": ".proj_v", "fan_in_gain": 1.0},
+    # Swin's relative-position bias tables: of the attention scores' order, so every table entry
+    # (and the index the engine derives for it) changes the result.
+    {"suffix": "relative_position_bias_table", "lo": -1.0, "hi": 1.0},
     # ResNet (timm names bn1..bn3, downsample.1): as EfficientViT, the last BatchNorm of each
     # residual branch gets the smaller scales.
     {"suffix": "bn3.weight", "lo": 0.2, "hi": 0.5},

@@ -13,7 +13,8 @@ pre-logits features) as ``zoo/<case>.logits.npy`` with the case's manifest entry
 float tensors in timm's state-dict order as ``zoo/<model>.tensors.json`` (one file per case and
 per model, so architectures added side by side never edit the same fixture file). Cases at another input size build the model with
 ``dynamic_img_size=True``, so timm resamples the position embedding (bicubic, antialiased) as a
-user running the model at that size gets. Cases of the "Which Transformer to Favor" benchmark's
+user running the model at that size gets (Swin: ``img_size=``, the size timm builds its windows and
+masks for). Cases of the "Which Transformer to Favor" benchmark's
 models (``bench=True``) need ``--bench-src`` (a checkout of tobna/WhatTransformerToFavor, see
 bench_models.py); at another input size they are resized with the benchmark's own
 ``set_image_res`` after the weights are filled, as the benchmark evaluates them. The generator rules stay in Fixtures/manifest.json
@@ -99,6 +100,16 @@ CASES = [
          weight_seed=54, bench=True, tome=True),
     dict(name="tome_small_r13_224_b1", model="tome_vit_small_r13_patch16", batch=1, height=224, width=224,
          weight_seed=55, bench=True, tome=True),
+    # Swin: another size is timm's img_size= with the same weights (windows stay 7×7; maps that are
+    # not a multiple of 7 are padded, an axis no larger than a window is not shifted).
+    dict(name="swin_tiny_224_b2", model="swin_tiny_patch4_window7_224", batch=2, height=224, width=224,
+         weight_seed=56, features=True),
+    dict(name="swin_tiny_256x224_b1", model="swin_tiny_patch4_window7_224", batch=1, height=256, width=224,
+         weight_seed=57, kwargs=dict(img_size=(256, 224))),
+    dict(name="swin_small_224_b1", model="swin_small_patch4_window7_224", batch=1, height=224, width=224,
+         weight_seed=58),
+    dict(name="swin_base_224_b1", model="swin_base_patch4_window7_224", batch=1, height=224, width=224,
+         weight_seed=59),
 ]
 
 

@@ -74,6 +74,9 @@ public final class Model: Sendable {
         case .xcit(let config):
             try config.validate(model: info.name)
             built = XCiT(config: config, tensors: tensors)
+        case .swinTransformer(let config):
+            try config.validate(model: info.name)
+            built = SwinTransformer(config: config, tensors: tensors)
         }
         if let error = tensors.firstError { throw error }
         architecture = built
@@ -87,6 +90,7 @@ public final class Model: Sendable {
         case .mlpMixer: MLPMixer.checkpointKey
         case .caiT: CaiT.checkpointKey
         case .xcit: XCiT.checkpointKey
+        case .swinTransformer: SwinTransformer.checkpointKey
         }
     }
 
@@ -110,6 +114,7 @@ public final class Model: Sendable {
         case .mlpMixer(let config): MLPMixer.tensorSpec(config)
         case .caiT(let config): CaiT.tensorSpec(config)
         case .xcit(let config): XCiT.tensorSpec(config)
+        case .swinTransformer(let config): SwinTransformer.tensorSpec(config)
         }
     }
 

@@ -62,6 +62,30 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// Swin's window attention and patch merging are cut into per-image work items (windows ×
+    /// heads, rows): threads and batching leave every logit bit-identical. 196×224 pads and
+    /// shifts along one axis only in the last stage.
+    func testWindowAttentionIsBitIdenticalForAnyBatchAndThreadCount() throws {
+        let info = try ModelRegistry.model(named: "swin_tiny_patch4_window7_224")
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("w.safetensors").path
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 7), to: path)
+        let model = try Model(info: info, weights: SafeTensorsFile(path: path))
+        let (batch, height, width) = (2, 196, 224)
+        let image = 3 * height * width
+        let values = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: 8)
+        let input = Tensor(shape: [batch, 3, height, width], values: values)
+        let together = try model.makeSession(batch: batch, height: height, width: width, threads: 1).run(input)
+        XCTAssertEqual(try model.makeSession(batch: batch, height: height, width: width, threads: 2).run(input), together)
+        let alone = try model.makeSession(batch: 1, height: height, width: width, threads: 2)
+        let classes = together.logits.shape[1]
+        for n in 0..<batch {
+            let one = try alone.run(Tensor(shape: [1, 3, height, width], values: Array(values[n * image..<(n + 1) * image])))
+            XCTAssertEqual(one.logits.values, Array(together.logits.values[n * classes..<(n + 1) * classes]), "image \(n)")
+        }
+    }
+
     /// OpenBLAS 0.3.21 may take an AVX-512 CPU for Haswell (it does for some AMD Zen parts);
     /// the engine then switches it to the SkylakeX kernels. Reproduced by forcing Haswell.
     func testMisdetectedCoreIsSwitchedToAVX512Kernels() throws {

@@ -155,6 +155,15 @@ final class ModelLoadingTests: XCTestCase {
         XCTAssertThrowsError(try vit.makeSession(batch: 1, height: 8, width: 224)) { error in
             guard case .invalidInputShape? = error as? EngineError else { return XCTFail("\(error)") }
         }
+        // Swin's last stage (H/32 rounded up) must hold a 7×7 window for the trained bias tables.
+        let swin = try Model.placeholder(ModelRegistry.model(named: "swin_tiny_patch4_window7_224"))
+        XCTAssertNoThrow(try swin.makeSession(batch: 1, height: 196, width: 301))
+        XCTAssertThrowsError(try swin.makeSession(batch: 1, height: 192, width: 224)) { error in
+            XCTAssertEqual(error as? EngineError, .invalidInputShape(
+                expected: "[N ≥ 1, 3, H, W] with H, W ≥ 196: every stage must hold a 7×7 window (the last stage's "
+                    + "map is H/32 rounded up); a smaller window would need a resized relative-position table",
+                found: [1, 3, 192, 224]))
+        }
     }
 
     func testCreamKeysMapOntoTimmKeys() {
@@ -174,5 +183,14 @@ final class ModelLoadingTests: XCTestCase {
         }
         XCTAssertEqual(EfficientViT.checkpointKey("blocks1.0.mixer.m.attn.attention_bias_idxs"), .ignored)
         XCTAssertEqual(EfficientViT.checkpointKey("patch_embed.1.weight"), nil)
+    }
+
+    /// Swin's derived buffers (present in the official release and older timm files) are never
+    /// read: the engine derives the bias index and the shift mask itself.
+    func testSwinDerivedBuffersAreIgnored() {
+        XCTAssertEqual(SwinTransformer.checkpointKey("layers.0.blocks.1.attn.relative_position_index"), .ignored)
+        XCTAssertEqual(SwinTransformer.checkpointKey("layers.0.blocks.1.attn_mask"), .ignored)
+        XCTAssertEqual(SwinTransformer.checkpointKey("layers.0.blocks.1.attn.relative_position_bias_table"),
+                       .tensor("layers.0.blocks.1.attn.relative_position_bias_table"))
     }
 }

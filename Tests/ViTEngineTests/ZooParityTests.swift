@@ -15,6 +15,7 @@ final class ZooParityTests: XCTestCase {
         "linformer_base_224_b1", "fnet_tiny_224_b2", "fnet_tiny_288_b1", "fnet_small_224_b1", "fnet_base_224_b1",
         "tome_tiny_r8_224_b2", "tome_tiny_r8_160_b1", "tome_tiny_r13_224_b1", "tome_small_r8_224_b1",
         "tome_small_r13_224_b1",
+        "swin_tiny_224_b2", "swin_tiny_256x224_b1", "swin_small_224_b1", "swin_base_224_b1",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -60,4 +61,11 @@ final class ZooParityTests: XCTestCase {
     func testToMeTinyR13() throws { try checkParity("tome_tiny_r13_224_b1") }
     func testToMeSmallR8() throws { try checkParity("tome_small_r8_224_b1") }
     func testToMeSmallR13() throws { try checkParity("tome_small_r13_224_b1") }
+    /// Shifted windows with the attention mask, patch merging, relative-position bias.
+    func testSwinTiny() throws { try checkParity("swin_tiny_224_b2") }
+    /// timm's `img_size=(256, 224)`: maps padded to whole windows, the last stage shifted along
+    /// one axis only.
+    func testSwinTinyAt256x224() throws { try checkParity("swin_tiny_256x224_b1") }
+    func testSwinSmall() throws { try checkParity("swin_small_224_b1") }
+    func testSwinBase() throws { try checkParity("swin_base_224_b1") }
 }

@@ -1070,6 +1070,114 @@ enum ModelData {
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
       "weights": {}
+    },
+    {
+      "name": "swin_tiny_patch4_window7_224",
+      "aliases": ["swin-t", "swin_tiny"],
+      "family": "swin",
+      "taxonomy": "window attention (Swin)",
+      "swin": {
+        "patch_size": 4,
+        "embed_dim": 96,
+        "depths": [2, 2, 6, 2],
+        "num_heads": [3, 6, 12, 24],
+        "window_size": 7,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "img_size": 224,
+        "layer_norm_eps": 1e-05,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 81.2,
+        "params_millions": 28.29,
+        "gmacs": 4.509,
+        "source": "microsoft/Swin-Transformer README, table 'ImageNet-1K and ImageNet-22K Pretrained Models' (Swin-T, ImageNet-1K, 224x224: acc@1 81.2); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/swin_tiny_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/swin_tiny_patch4_window7_224.ms_in1k"
+      }
+    },
+    {
+      "name": "swin_small_patch4_window7_224",
+      "aliases": ["swin-s", "swin_small"],
+      "family": "swin",
+      "taxonomy": "window attention (Swin)",
+      "swin": {
+        "patch_size": 4,
+        "embed_dim": 96,
+        "depths": [2, 2, 18, 2],
+        "num_heads": [3, 6, 12, 24],
+        "window_size": 7,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "img_size": 224,
+        "layer_norm_eps": 1e-05,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 83.2,
+        "params_millions": 49.61,
+        "gmacs": 8.769,
+        "source": "microsoft/Swin-Transformer README, table 'ImageNet-1K and ImageNet-22K Pretrained Models' (Swin-S, ImageNet-1K, 224x224: acc@1 83.2); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/swin_small_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/swin_small_patch4_window7_224.ms_in1k"
+      }
+    },
+    {
+      "name": "swin_base_patch4_window7_224",
+      "aliases": ["swin-b", "swin_base"],
+      "family": "swin",
+      "taxonomy": "window attention (Swin)",
+      "swin": {
+        "patch_size": 4,
+        "embed_dim": 128,
+        "depths": [2, 2, 18, 2],
+        "num_heads": [4, 8, 16, 32],
+        "window_size": 7,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "img_size": 224,
+        "layer_norm_eps": 1e-05,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.9,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 83.5,
+        "params_millions": 87.77,
+        "gmacs": 15.468,
+        "source": "microsoft/Swin-Transformer README, table 'ImageNet-1K and ImageNet-22K Pretrained Models' (Swin-B, ImageNet-1K, 224x224: acc@1 83.5); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/swin_base_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/swin_base_patch4_window7_224.ms_in1k"
+      }
     }
   ]
 }

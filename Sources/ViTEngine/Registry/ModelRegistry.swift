@@ -63,6 +63,7 @@ public enum ArchitectureConfig: Sendable, Equatable {
     case mlpMixer(MLPMixerConfig)
     case caiT(CaiTConfig)
     case xcit(XCiTConfig)
+    case swinTransformer(SwinTransformerConfig)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -81,7 +82,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, preprocess, published, weights
+        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, swin, preprocess, published, weights
         case linformer, fnet, tome
     }
 
@@ -114,6 +115,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             var config = try c.decode(VisionTransformerConfig.self, forKey: key)
             config.tokenMixer = mixer
             architecture = .visionTransformer(config)
+        case "swin":
+            architecture = .swinTransformer(try c.decode(SwinTransformerConfig.self, forKey: .swin))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")
