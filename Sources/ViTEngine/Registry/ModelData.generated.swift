@@ -1075,7 +1075,7 @@ enum ModelData {
       "name": "swin_tiny_patch4_window7_224",
       "aliases": ["swin-t", "swin_tiny"],
       "family": "swin",
-      "taxonomy": "window attention (Swin)",
+      "taxonomy": "window (Swin)",
       "swin": {
         "patch_size": 4,
         "embed_dim": 96,
@@ -1111,7 +1111,7 @@ enum ModelData {
       "name": "swin_small_patch4_window7_224",
       "aliases": ["swin-s", "swin_small"],
       "family": "swin",
-      "taxonomy": "window attention (Swin)",
+      "taxonomy": "window (Swin)",
       "swin": {
         "patch_size": 4,
         "embed_dim": 96,
@@ -1147,7 +1147,7 @@ enum ModelData {
       "name": "swin_base_patch4_window7_224",
       "aliases": ["swin-b", "swin_base"],
       "family": "swin",
-      "taxonomy": "window attention (Swin)",
+      "taxonomy": "window (Swin)",
       "swin": {
         "patch_size": 4,
         "embed_dim": 128,
