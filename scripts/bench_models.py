@@ -8,7 +8,8 @@ installed here without touching their arithmetic:
 * timm's ``Block.__init__`` renamed ``drop`` to ``proj_drop`` (the benchmark's Linformer block
   still passes ``drop``): ``drop`` is forwarded as ``proj_drop`` (both 0 at inference).
 * timm's ``Block.forward`` now passes ``attn_mask``/``is_causal`` to the attention module, which
-  the benchmark's ``FFT`` module does not take: they are dropped (both unused, None/False).
+  the benchmark's ``FFT``, ``LinearAttention`` and Synthesizer attention modules do not take:
+  they are dropped (both unused, None/False).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet", "tome")
+MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet", "tome")
+FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch")
 
 
 def create(name: str, **kwargs):
@@ -82,6 +83,46 @@ class MatchingMargins:
         return False
 
 
+class RoutingMargins:
+    """Records, while active, how far every Switch router choice is from a tie: the smallest gap,
+    in float64, between a token's largest and second-largest router logit over all blocks. The
+    engine routes by the same logits summed in another order; its choices are the reference's
+    when these gaps are far above float32 rounding."""
+
+    def __init__(self, model):
+        self.model = model
+        self.smallest = float("inf")
+
+    def __enter__(self):
+        def hook(module, args, out):
+            x = args[0].double()
+            logits = x @ module.weight.double().T + module.bias.double()
+            top = logits.topk(2, dim=-1).values
+            self.smallest = min(self.smallest, float((top[..., 0] - top[..., 1]).min()))
+
+        self._hooks = [m.register_forward_hook(hook) for name, m in self.model.named_modules()
+                       if name.endswith(".mlp.switch")]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
+        return False
+
+
+def double_reference(model):
+    """A float64 copy of a model, for the fixtures' fp32-vs-fp64 check. The benchmark's
+    ``SwitchMlp`` routes in float32 (``self.switch(x.float())``, to keep mixed-precision training
+    from rounding the router); in the float64 copy its router gets its input back in float64."""
+    import copy
+
+    twin = copy.deepcopy(model).double().eval()
+    for name, module in twin.named_modules():
+        if name.endswith(".mlp.switch"):
+            module.register_forward_pre_hook(lambda m, args: (args[0].to(m.weight.dtype),))
+    return twin
+
+
 def register(bench_src: str) -> None:
     """Imports the benchmark's architecture modules so that ``timm.create_model`` knows them."""
     if bench_src not in sys.path:
@@ -100,12 +141,17 @@ def register(bench_src: str) -> None:
         tv.Block.__init__ = init
     for name in MODULES:
         importlib.import_module("architectures." + name)
-    fnet = sys.modules["architectures.fnet"]
-    if not getattr(fnet.FFT.forward, "_bench_compat", False):
-        fft = fnet.FFT.forward
+    # Token mixers written before timm's Block passed attn_mask/is_causal to its attention.
+    for module, cls in (("fnet", "FFT"), ("linear_transformer", "LinearAttention"),
+                        ("synthesizer", "FactorizedDenseAttention"), ("synthesizer", "FactorizedRandomAttention")):
+        mixer = getattr(sys.modules["architectures." + module], cls)
+        if not getattr(mixer.forward, "_bench_compat", False):
+            mixer.forward = _without_attention_mask(mixer.forward)
 
-        def forward(self, x, attn_mask=None, is_causal=False):
-            return fft(self, x)
 
-        forward._bench_compat = True
-        fnet.FFT.forward = forward
+def _without_attention_mask(forward):
+    def wrapped(self, x, attn_mask=None, is_causal=False):
+        return forward(self, x)
+
+    wrapped._bench_compat = True
+    return wrapped

@@ -72,6 +72,10 @@ RULES = [
     # Linformer's [T, k] sequence projections: the benchmark's own init range, ±1/sqrt(k).
     {"suffix": ".proj_k", "fan_in_gain": 1.0},
     {"suffix": ".proj_v", "fan_in_gain": 1.0},
+    # The random Synthesizer's attention factors [H, L, f], [H, f, L]: products of f = 8 terms
+    # of ±1 give scores of order 1, as softmax inputs should be.
+    {"suffix": ".random_attn_1", "lo": -1.0, "hi": 1.0},
+    {"suffix": ".random_attn_2", "lo": -1.0, "hi": 1.0},
     # Swin's relative-position bias tables: of the attention scores' order, so every table entry
     # (and the index the engine derives for it) changes the result.
     {"suffix": "relative_position_bias_table", "lo": -1.0, "hi": 1.0},

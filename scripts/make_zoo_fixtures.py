@@ -26,7 +26,6 @@ Requires: torch, timm (PyPI). No weights are written: the tests regenerate them.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -43,6 +42,8 @@ import make_fixtures as mf  # noqa: E402
 
 # Smallest float64 gap allowed between a ToMe matching choice and its runner-up (cosine scores).
 TOME_MARGIN = 1e-4
+# Smallest float64 gap allowed between a Switch token's best and second-best router logit.
+ROUTING_MARGIN = 1e-4
 
 # name, timm model, batch, height, width, weight seed, extra create_model arguments, features
 CASES = [
@@ -100,6 +101,24 @@ CASES = [
          weight_seed=54, bench=True, tome=True),
     dict(name="tome_small_r13_224_b1", model="tome_vit_small_r13_patch16", batch=1, height=224, width=224,
          weight_seed=55, bench=True, tome=True),
+    dict(name="linear_tiny_224_b2", model="linear_vit_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=60, bench=True, features=True),
+    dict(name="linear_tiny_160_b1", model="linear_vit_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=61, bench=True),
+    dict(name="linear_small_224_b1", model="linear_vit_small_patch16", batch=1, height=224, width=224,
+         weight_seed=62, bench=True),
+    dict(name="synthesizer_fd_tiny_224_b2", model="synthesizer_fd_vit_tiny_patch16", batch=2, height=224,
+         width=224, weight_seed=63, bench=True, features=True),
+    dict(name="synthesizer_fd_tiny_160_b1", model="synthesizer_fd_vit_tiny_patch16", batch=1, height=160,
+         width=160, weight_seed=64, bench=True),
+    dict(name="synthesizer_fr_tiny_224_b2", model="synthesizer_fr_vit_tiny_patch16", batch=2, height=224,
+         width=224, weight_seed=67, bench=True, features=True),
+    dict(name="synthesizer_fr_tiny_160_b1", model="synthesizer_fr_vit_tiny_patch16", batch=1, height=160,
+         width=160, weight_seed=68, bench=True),
+    dict(name="switch_tiny_224_b2", model="switch_8_vit_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=65, bench=True, switch=True, features=True),
+    dict(name="switch_tiny_160_b1", model="switch_8_vit_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=66, bench=True, switch=True),
     # Swin: another size is timm's img_size= with the same weights (windows stay 7×7; maps that are
     # not a multiple of 7 are padded, an axis no larger than a window is not shifted).
     dict(name="swin_tiny_224_b2", model="swin_tiny_patch4_window7_224", batch=2, height=224, width=224,
@@ -138,6 +157,14 @@ def run_case(case: dict, out_dir: str) -> dict:
                 out = m(x)
             case["matching_margin"] = margins.smallest
             return out if margins.smallest > TOME_MARGIN else None
+    if case.get("switch"):
+        # The Switch router's choices are discrete too: only inputs whose every choice is far
+        # from a tie (bench_models.RoutingMargins).
+        def accept(m, x):
+            with bench_models.RoutingMargins(m) as margins:
+                out = m(x)
+            case["routing_margin"] = margins.smallest
+            return out if margins.smallest > ROUTING_MARGIN else None
     seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w, accept)
 
     with torch.no_grad():
@@ -152,7 +179,7 @@ def run_case(case: dict, out_dir: str) -> dict:
             feats = captured[0].numpy()
         elif case.get("features"):
             feats = model.forward_head(model.forward_features(x), pre_logits=True).numpy()
-        logits64 = copy.deepcopy(model).double().eval()(x.double()).numpy()
+        logits64 = bench_models.double_reference(model)(x.double()).numpy()
     diff64 = float(np.abs(logits.astype(np.float64) - logits64).max())
 
     os.makedirs(os.path.join(out_dir, "zoo"), exist_ok=True)
@@ -164,7 +191,8 @@ def run_case(case: dict, out_dir: str) -> dict:
         mf.write_npy(os.path.join(out_dir, features_file), feats)
     print(f"{name:>22}: input_seed={seed:<3} max|logit|={max_abs:9.4f} min_top5_gap={min_gap:.5f} "
           f"fp32-vs-fp64={diff64:.3g} ({diff64 / max_abs:.2g} relative)"
-          + (f" matching_margin={case['matching_margin']:.2g}" if "matching_margin" in case else ""), flush=True)
+          + (f" matching_margin={case['matching_margin']:.2g}" if "matching_margin" in case else "")
+          + (f" routing_margin={case['routing_margin']:.2g}" if "routing_margin" in case else ""), flush=True)
     return {
         "name": name, "model": case["model"], "batch": b, "height": h, "width": w,
         "weight_seed": case["weight_seed"], "weight_rounding": None, "input_seed": seed,
@@ -173,6 +201,7 @@ def run_case(case: dict, out_dir: str) -> dict:
         "max_abs_logit": float(max_abs), "min_top5_gap": float(min_gap), "top5": tops,
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
         **({"matching_margin": case["matching_margin"]} if "matching_margin" in case else {}),
+        **({"routing_margin": case["routing_margin"]} if "routing_margin" in case else {}),
         "reference": (f"WhatTransformerToFavor {case['model']}" + (f" set_image_res({h})" if h != 224 else "")
                       if case.get("bench") else
                       f"timm {case['model']}" + (f" {case['kwargs']}" if case.get("kwargs") else "")),

@@ -16,6 +16,9 @@ final class ZooParityTests: XCTestCase {
         "tome_tiny_r8_224_b2", "tome_tiny_r8_160_b1", "tome_tiny_r13_224_b1", "tome_small_r8_224_b1",
         "tome_small_r13_224_b1",
         "swin_tiny_224_b2", "swin_tiny_256x224_b1", "swin_small_224_b1", "swin_base_224_b1",
+        "linear_tiny_224_b2", "linear_tiny_160_b1", "linear_small_224_b1",
+        "synthesizer_fd_tiny_224_b2", "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_224_b2",
+        "synthesizer_fr_tiny_160_b1", "switch_tiny_224_b2", "switch_tiny_160_b1",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -68,4 +71,20 @@ final class ZooParityTests: XCTestCase {
     func testSwinTinyAt256x224() throws { try checkParity("swin_tiny_256x224_b1") }
     func testSwinSmall() throws { try checkParity("swin_small_224_b1") }
     func testSwinBase() throws { try checkParity("swin_base_224_b1") }
+    /// The benchmark's Linear Transformer: elu + 1 feature map, no [T, T] scores.
+    func testLinearTransformerTiny() throws { try checkParity("linear_tiny_224_b2") }
+    func testLinearTransformerTinyAt160() throws { try checkParity("linear_tiny_160_b1") }
+    func testLinearTransformerSmall() throws { try checkParity("linear_small_224_b1") }
+    /// The benchmark's factorized dense Synthesizer: scores synthesized from each token alone.
+    func testSynthesizerTiny() throws { try checkParity("synthesizer_fd_tiny_224_b2") }
+    /// set_image_res: f = round(√101) = 10 and the factor maps resized linearly.
+    func testSynthesizerTinyAt160() throws { try checkParity("synthesizer_fd_tiny_160_b1") }
+    /// The benchmark's random Synthesizer: one constant attention per head, softmax((R₁·R₂)[:T, :T]).
+    func testRandomSynthesizerTiny() throws { try checkParity("synthesizer_fr_tiny_224_b2") }
+    /// set_image_res: both factors resized along L (200 → 104).
+    func testRandomSynthesizerTinyAt160() throws { try checkParity("synthesizer_fr_tiny_160_b1") }
+    /// The benchmark's Switch ViT: every token routed to one of 8 expert MLPs as torch routes it
+    /// (inputs whose every router choice is at least 1e-4 from a tie, see make_zoo_fixtures.py).
+    func testSwitchTiny() throws { try checkParity("switch_tiny_224_b2") }
+    func testSwitchTinyAt160() throws { try checkParity("switch_tiny_160_b1") }
 }

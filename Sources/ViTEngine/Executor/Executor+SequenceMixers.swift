@@ -1,5 +1,5 @@
 /// Dispatch of the ``SequenceMixer`` nodes: work items are whole images (Fourier, token
-/// merging) or one head of one image (Linformer, proportional attention), so every output
+/// merging) or one head of one image (Linformer, linear, synthesized and proportional attention), so every output
 /// element comes from the same arithmetic whatever the batch size or thread count.
 extension Executor {
     func run(_ mixer: SequenceMixer, node: Node, scratch: UnsafeMutablePointer<Float>) {
@@ -25,6 +25,29 @@ extension Executor {
             pool.run(items: batch) { n, thread in
                 FourierKernel.run(tables, x: x + n * inImage, residual: residual.map { $0 + n * outImage },
                                   scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
+        case let .linearAttention(heads, headDim, epsilon):
+            pool.run(items: batch * heads) { item, thread in
+                let (n, h) = item.quotientAndRemainder(dividingBy: heads)
+                LinearAttentionKernel.run(qkv: x + n * inImage, tokens: tokens, heads: heads, headDim: headDim,
+                                          head: h, epsilon: epsilon, scratch: scratch + thread * scratchStride,
+                                          out: out + n * outImage)
+            }
+        case let .factorizedDense(tables):
+            let values = auxiliary[0]
+            pool.run(items: batch * tables.heads) { item, thread in
+                let (n, h) = item.quotientAndRemainder(dividingBy: tables.heads)
+                SynthesizerKernel.run(tables, x: x + n * inImage, values: values + n * inImage, tokens: tokens,
+                                      head: h, scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
+        case let .fixedAttention(tables):
+            let c = tables.heads * tables.headDim, d = tables.headDim
+            pool.run(items: batch * tables.heads) { item, _ in
+                let (n, h) = item.quotientAndRemainder(dividingBy: tables.heads)
+                tables.weights.withUnsafeBufferPointer { w in
+                    BLAS.gemm(m: tokens, n: d, k: tokens, a: w.baseAddress! + h * tokens * tokens, lda: tokens,
+                              b: x + n * inImage + h * d, ldb: c, c: out + n * outImage + h * d, ldc: c)
+                }
             }
         case let .proportionalAttention(heads, headDim, scale):
             let sizes = auxiliary[0]

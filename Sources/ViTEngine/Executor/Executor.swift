@@ -230,6 +230,12 @@ final class Executor {
             }
         case let .sequenceMixer(mixer):
             run(mixer, node: node, scratch: scratch)
+        case let .switchExperts(e):
+            pool.run(items: batch) { n, thread in
+                SwitchKernel.run(e, parameters: p, x: x + n * inImage, tokens: inShape[1], channels: inShape[2],
+                                 residual: residual.map { $0 + n * outImage },
+                                 scratch: scratch + thread * scratchStride, out: out + n * outImage)
+            }
         case .windowAttention, .patchMerging:
             runWindowed(node, scratch: scratch)
         }

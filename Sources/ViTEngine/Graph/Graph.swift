@@ -160,6 +160,9 @@ enum Operation: Sendable {
     case linear(weight: ParamID, bias: ParamID)
     /// A token mixer other than softmax attention over all tokens (see ``SequenceMixer``).
     case sequenceMixer(SequenceMixer)
+    /// The Switch Transformer's MLP on `[N, T, C]`: every token through the one expert its router
+    /// picks (+ residual).
+    case switchExperts(SwitchExperts)
     /// Shifted window attention on a qkv projection `[N, H, W, 3·C]` → `[N, H, W, C]`, the shift,
     /// window partition and merge folded into its reads and writes.
     case windowAttention(WindowAttentionLayer)
@@ -187,6 +190,7 @@ extension Operation {
         case .layerNorm: "layer norm"
         case .selfAttention: "self-attention"
         case .sequenceMixer(let mixer): mixer.kind
+        case .switchExperts: "switch experts"
         case .windowAttention: "window attention"
         case .patchMerging: "patch merging"
         }

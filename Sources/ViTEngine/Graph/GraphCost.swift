@@ -57,6 +57,10 @@ extension Graph {
             return batch * output[1] * input[1]
         case let .sequenceMixer(mixer):
             return batch * mixer.macsPerImage(input: input, output: output)
+        case let .switchExperts(e):
+            // The router and one expert's two layers per token.
+            let c = input[2]
+            return batch * rows * (c * e.experts.count + 2 * c * e.hidden)
         }
     }
 }

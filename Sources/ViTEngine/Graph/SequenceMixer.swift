@@ -2,7 +2,8 @@ import Foundation
 
 /// Token mixers of the "Which Transformer to Favor" benchmark (Nauen et al., WACV 2025) other
 /// than softmax attention over all tokens. Each case is one fused node on `[N, T, ·]` sequences;
-/// the layers that build them live in `Models/` (`Linformer.swift`, `FNet.swift`).
+/// the layers that build them live in `Models/` (`Linformer.swift`, `FNet.swift`,
+/// `LinearTransformer.swift`, `Synthesizer.swift`, `ToMe.swift`).
 enum SequenceMixer: Sendable {
     /// Linformer attention on a `[N, T, 3·C]` q|k|v projection (heads inside each block, as
     /// timm's qkv): keys and values are projected along the tokens to `length` rows by the
@@ -12,6 +13,17 @@ enum SequenceMixer: Sendable {
     /// FNet: `Re(FFT2(x)) / (T·C)` over tokens × channels of `[N, T, C]` (+ residual), as dense
     /// real DFT products.
     case fourier(FourierTables)
+    /// The Linear Transformer's attention on a `[N, T, 3·C]` qkv projection → `[N, T, C]`: with
+    /// `φ(x) = elu(x) + 1`, every head computes `φ(Q)·(φ(K)ᵀ·V)` and divides each row by
+    /// `φ(q)·Σφ(k) + ε`, linear in the tokens.
+    case linearAttention(heads: Int, headDim: Int, epsilon: Float)
+    /// The factorized dense Synthesizer's attention on the normalized tokens `[N, T, C]`, with the
+    /// values `v(x)` `[N, T, C]` as the node's one auxiliary value → `[N, T, C]`: every head's
+    /// scores come from the token alone (``SynthesizerTables``), no query–key product.
+    case factorizedDense(SynthesizerTables)
+    /// The random Synthesizer's attention on the values `[N, T, C]`: every head multiplies them
+    /// by its constant `[T, T]` attention (``FixedAttentionTables``) → `[N, T, C]`.
+    case fixedAttention(FixedAttentionTables)
     /// ToMe's proportional attention on a `[N, T, 3·C]` qkv projection: softmax attention with
     /// `log(size_j)` added to every score of key j; the sizes `[N, T, 1]` are the node's one
     /// auxiliary value.
@@ -30,6 +42,8 @@ enum SequenceMixer: Sendable {
         switch self {
         case .linformer: "linformer attention"
         case .fourier: "fourier mixing"
+        case .linearAttention: "linear attention"
+        case .factorizedDense, .fixedAttention: "synthesized attention"
         case .proportionalAttention: "self-attention"
         case .tokenMatch, .tokenMerge, .tokenSizes: "token merging"
         }
@@ -45,6 +59,16 @@ enum SequenceMixer: Sendable {
         case let .fourier(f):
             // x·cos_C and x·sin_C, then cos_T·(·) and sin_T·(·).
             return 2 * f.tokens * f.channels * f.channels + 2 * f.tokens * f.tokens * f.channels
+        case let .linearAttention(heads, headDim, _):
+            // φ(K)ᵀ·V and φ(Q)·(φ(K)ᵀ·V) per head, and the normalizer φ(Q)·Σφ(K).
+            return heads * (2 * input[1] * headDim * headDim + input[1] * headDim)
+        case let .factorizedDense(s):
+            // f_a and f_b on every token, then attn·v per head.
+            let t = input[1], c = input[2]
+            return t * c * s.heads * (s.factor + s.maxLength / s.factor) + t * t * c
+        case .fixedAttention:
+            // attn·v per head (the attention itself is a constant of the graph).
+            return input[1] * input[1] * input[2]
         case let .proportionalAttention(heads, headDim, _):
             return heads * 2 * input[1] * input[1] * headDim
         case let .tokenMatch(m):
@@ -66,6 +90,29 @@ struct LinformerTables: Sendable {
     /// `[2, T, length]`: `proj_k` then `proj_v`, for this graph's T tokens.
     var projections: [Float]
     var scale: Float
+}
+
+/// The factor maps of one Synthesizer layer for one graph's tokens (see `Synthesizer.swift`).
+struct SynthesizerTables: Sendable {
+    var heads: Int
+    var headDim: Int
+    /// `f`, and `L` (the padded length; each head's `b` has `L/f` values).
+    var factor: Int
+    var maxLength: Int
+    /// `f_a` `[heads·f, C]` and `f_b` `[heads·L/f, C]` in PyTorch's layout, with their biases.
+    var aWeight: [Float]
+    var aBias: [Float]
+    var bWeight: [Float]
+    var bBias: [Float]
+}
+
+/// The random Synthesizer's attention of one layer for one graph's tokens: `[heads, T, T]`,
+/// softmax applied (see `Synthesizer.swift`).
+struct FixedAttentionTables: Sendable {
+    var heads: Int
+    var headDim: Int
+    var tokens: Int
+    var weights: [Float]
 }
 
 /// The real and imaginary DFT matrices of an FNet layer, with `norm="forward"`'s `1/n` folded in.

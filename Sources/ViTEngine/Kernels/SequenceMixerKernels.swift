@@ -1,3 +1,6 @@
+import CKernels
+import Foundation
+
 /// Kernels of the ``SequenceMixer`` token mixers, one image (and, for Linformer, one head) per
 /// call, so that the executor's work items never split a reduction.
 
@@ -24,6 +27,83 @@ enum LinformerKernel {
         SelfAttentionKernel.attend(queries: q, ldq: 3 * c, rows: t, keys: keys, ldk: d, values: values, ldv: d,
                                    keyRows: n, headDim: d, scale: l.scale, scores: scores,
                                    out: out + h * d, ldOut: c)
+    }
+}
+
+/// The Linear Transformer's attention (Katharopoulos et al., ICML 2020) of one image and one
+/// head: `φ(x) = elu(x) + 1` makes every score positive, so `softmax(q·kᵀ)·v` can be replaced by
+/// `φ(q)·(φ(K)ᵀ·V) / (φ(q)·Σₙφ(kₙ) + ε)` and the `[T, T]` score matrix never exists: the head
+/// costs `2·T·d²` instead of `2·T²·d`.
+enum LinearAttentionKernel {
+    /// Floats of scratch one call needs: `φ(Q)`, `φ(K)`, `φ(K)ᵀ·V` and `Σφ(K)`.
+    static func scratchCount(tokens: Int, headDim d: Int) -> Int { 2 * tokens * d + d * d + d }
+
+    static func run(qkv: UnsafePointer<Float>, tokens t: Int, heads: Int, headDim d: Int, head h: Int,
+                    epsilon: Float, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let c = heads * d
+        let q = qkv + h * d, k = q + c, v = k + c
+        let phiQ = scratch, phiK = phiQ + t * d, kv = phiK + t * d, keySum = kv + d * d
+        keySum.initialize(repeating: 0, count: d)
+        for n in 0..<t {
+            for i in 0..<d {
+                phiQ[n * d + i] = feature(q[n * 3 * c + i])
+                let key = feature(k[n * 3 * c + i])
+                phiK[n * d + i] = key
+                keySum[i] += key
+            }
+        }
+        // kv[i, m] = Σₙ φ(K)[n, i]·V[n, m]; the head's output columns = φ(Q)·kv, then each row scaled.
+        BLAS.gemm(transposeA: true, m: d, n: d, k: t, a: phiK, lda: d, b: v, ldb: 3 * c, c: kv, ldc: d)
+        let o = out + h * d
+        BLAS.gemm(m: t, n: d, k: d, a: phiQ, lda: d, b: kv, ldb: d, c: o, ldc: c)
+        for n in 0..<t {
+            var normalizer: Float = 0
+            for i in 0..<d { normalizer += phiQ[n * d + i] * keySum[i] }
+            let z = 1 / (normalizer + epsilon)
+            for m in 0..<d { o[n * c + m] *= z }
+        }
+    }
+
+    /// `elu(x) + 1`, with `elu(x) = expm1(x)` below zero as PyTorch computes it.
+    @inline(__always) private static func feature(_ x: Float) -> Float {
+        x > 0 ? x + 1 : Foundation.expm1(x) + 1
+    }
+}
+
+/// The factorized dense Synthesizer's attention of one image and one head: `a = x·f_aᵀ`
+/// (`[T, f]`) and `b = x·f_bᵀ` (`[T, L/f]`) for the head's rows of the maps, scores
+/// `a[n, j / (L/f)] · b[n, j / f]` for the T keys, softmax, and the scores times the head's
+/// columns of the values, written into its columns of the output.
+enum SynthesizerKernel {
+    /// Floats of scratch one call needs: `a`, `b` and the scores.
+    static func scratchCount(tokens t: Int, _ s: SynthesizerTables) -> Int {
+        t * s.factor + t * (s.maxLength / s.factor) + t * t
+    }
+
+    static func run(_ s: SynthesizerTables, x: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens t: Int,
+                    head h: Int, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let f = s.factor, r = s.maxLength / s.factor, c = s.heads * s.headDim, d = s.headDim
+        let a = scratch, b = a + t * f, scores = b + t * r
+        s.aWeight.withUnsafeBufferPointer { w in
+            s.aBias.withUnsafeBufferPointer { bias in
+                for n in 0..<t { (a + n * f).update(from: bias.baseAddress! + h * f, count: f) }
+                BLAS.gemm(transposeB: true, m: t, n: f, k: c, a: x, lda: c, b: w.baseAddress! + h * f * c, ldb: c,
+                          beta: 1, c: a, ldc: f)
+            }
+        }
+        s.bWeight.withUnsafeBufferPointer { w in
+            s.bBias.withUnsafeBufferPointer { bias in
+                for n in 0..<t { (b + n * r).update(from: bias.baseAddress! + h * r, count: r) }
+                BLAS.gemm(transposeB: true, m: t, n: r, k: c, a: x, lda: c, b: w.baseAddress! + h * r * c, ldb: c,
+                          beta: 1, c: b, ldc: r)
+            }
+        }
+        for n in 0..<t {
+            let row = scores + n * t
+            for j in 0..<t { row[j] = a[n * f + j / r] * b[n * r + j / f] }
+        }
+        vit_softmax_rows(scores, nil, Int32(t), Int32(t))
+        BLAS.gemm(m: t, n: d, k: t, a: scores, lda: t, b: values + h * d, ldb: c, c: out + h * d, ldc: c)
     }
 }
 

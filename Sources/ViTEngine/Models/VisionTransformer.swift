@@ -3,7 +3,8 @@
 /// a class token, learned absolute position embeddings, pre-norm transformer blocks (optionally
 /// with LayerScale), a final LayerNorm and a linear head on the class token (or on the mean of
 /// the patch tokens). The same trunk carries the "Which Transformer to Favor" benchmark's ViT
-/// variants, whose blocks mix tokens otherwise (`Linformer.swift`, `FNet.swift`, `ToMe.swift`).
+/// variants, whose blocks mix tokens otherwise (`Linformer.swift`, `FNet.swift`, `ToMe.swift`,
+/// `LinearTransformer.swift`, `Synthesizer.swift`) or route tokens to experts (`SwitchTransformer.swift`).
 
 /// Hyper-parameters of a ViT variant (the registry's `vit` object, and the benchmark's
 /// `linformer`, `fnet` and `tome` objects; names follow timm's `VisionTransformer` arguments).
@@ -32,6 +33,12 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var projectedLength: Int?
     /// ToMe's tokens merged per block (the benchmark's `model.r`, a constant schedule).
     public var mergedPerBlock: Int?
+    /// The Switch Transformer's experts per MLP (the benchmark's `n_experts`).
+    public var experts: Int?
+    /// The Synthesizer's variant, `dense` (`synthesizer_fd_*`) or `random` (`synthesizer_fr_*`).
+    public var synthesis: String?
+    /// The random Synthesizer's factor rank `f`.
+    public var factor: Int?
     /// The blocks' token mixer: timm's attention unless the registry family is one of the
     /// benchmark's ViT variants (set by the registry from the family, not read from the object).
     public var tokenMixer: TokenMixer = .attention
@@ -46,6 +53,14 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case fourier
         /// timm's attention, proportional to token sizes, and ToMe's token merging (`ToMe.swift`).
         case tokenMerging
+        /// The Linear Transformer's kernelized attention on timm's qkv (`LinearTransformer.swift`).
+        case linearAttention
+        /// timm's attention, and a mixture-of-experts MLP (`SwitchTransformer.swift`).
+        case switchExperts
+        /// The factorized dense Synthesizer's attention (`Synthesizer.swift`).
+        case factorizedDense
+        /// The random Synthesizer's constant attention (`Synthesizer.swift`).
+        case factorizedRandom
 
         /// The benchmark's models change resolution through its `set_image_res`: square sizes
         /// only, position embedding resized by `F.interpolate` bicubic without antialiasing.
@@ -58,6 +73,7 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case noEmbedClass = "no_embed_class", layerScale = "layer_scale", globalPool = "global_pool"
         case imageSize = "img_size", layerNormEpsilon = "layer_norm_eps"
         case inChannels = "in_channels", numClasses = "num_classes", projectedLength = "k", mergedPerBlock = "r"
+        case experts = "n_experts", synthesis, factor = "f"
     }
 
     var prefixTokens: Int { classToken ? 1 : 0 }
@@ -77,7 +93,19 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
             throw .invalidConfiguration(model: model, reason: "global_pool must be 'token' (with a class token) or 'avg'")
         }
         switch tokenMixer {
-        case .attention: break
+        case .attention, .linearAttention: break
+        case .factorizedDense:
+            guard synthesis == nil || synthesis == "dense" else {
+                throw .invalidConfiguration(model: model, reason: "synthesis must be 'dense' or 'random'")
+            }
+        case .factorizedRandom:
+            guard let f = factor, f >= 1 else {
+                throw .invalidConfiguration(model: model, reason: "a random Synthesizer needs its factor rank f ≥ 1")
+            }
+        case .switchExperts:
+            guard let e = experts, e >= 1, !layerScale else {
+                throw .invalidConfiguration(model: model, reason: "a Switch ViT needs n_experts ≥ 1 and no LayerScale")
+            }
         case .linformer:
             guard let k = projectedLength, k > 0 else {
                 throw .invalidConfiguration(model: model, reason: "a Linformer needs its projected length k ≥ 1")
@@ -119,7 +147,7 @@ struct VisionTransformer: Sendable {
         for i in 0..<c.depth {
             let prefix = "blocks.\(i)"
             switch c.tokenMixer {
-            case .attention, .tokenMerging:
+            case .attention, .tokenMerging, .linearAttention:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
             case .linformer:
@@ -127,6 +155,16 @@ struct VisionTransformer: Sendable {
                                                   length: c.projectedLength ?? 0)
             case .fourier:
                 spec += FourierBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim)
+            case .factorizedDense:
+                spec += SynthesizerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
+                                                    tokens: c.trainTokens, bias: c.qkvBias)
+            case .factorizedRandom:
+                spec += RandomSynthesizerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
+                                                          tokens: c.trainTokens, factor: c.factor ?? 0,
+                                                          bias: c.qkvBias)
+            case .switchExperts:
+                spec += SwitchBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
+                                               experts: c.experts ?? 0)
             }
         }
         spec += TensorSpec.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", d)
@@ -155,11 +193,14 @@ struct VisionTransformer: Sendable {
         blocks = (0..<c.depth).map { i in
             let prefix = "blocks.\(i)"
             return switch c.tokenMixer {
-            case .attention, .tokenMerging:
+            case .attention, .tokenMerging, .linearAttention:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer: .linformer(loader.linformerBlock(prefix, config: c, length: c.projectedLength ?? 0))
             case .fourier: .fourier(loader.fourierBlock(prefix, config: c))
+            case .switchExperts: .switchExperts(loader.switchBlock(prefix, config: c))
+            case .factorizedDense: .synthesizer(loader.synthesizerBlock(prefix, config: c))
+            case .factorizedRandom: .randomSynthesizer(loader.randomSynthesizerBlock(prefix, config: c))
             }
         }
         finalNorm = loader.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", epsilon: c.layerNormEpsilon)
@@ -217,9 +258,16 @@ extension VisionTransformer: Architecture {
             switch block {
             case .attention(let b) where c.tokenMixer == .tokenMerging:
                 x = g.tokenMergingBlock(b, merging: c.mergedPerBlock ?? 0, sizes: &sizes, x, label: label)
+            case .attention(let b) where c.tokenMixer == .linearAttention:
+                x = g.linearAttentionBlock(b, x, label: label)
             case .attention(let b): x = g.transformerBlock(b, x, label: label)
             case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)
+            case .switchExperts(let b): x = g.switchBlock(b, x, label: label)
+            case .randomSynthesizer(let b):
+                x = g.randomSynthesizerBlock(b, b.attention.tables(tokens: tokens), x, label: label)
+            case .synthesizer(let b):
+                x = g.synthesizerBlock(b, b.attention.tables(tokens: tokens, channels: c.embedDim), x, label: label)
             }
         }
         let pooled = g.add(.tokenPool(c.globalPool == "avg" ? .mean(skipping: c.prefixTokens) : .token(0)), input: x,
@@ -239,5 +287,8 @@ extension VisionTransformer {
         case attention(TransformerBlock)
         case linformer(LinformerBlock)
         case fourier(FourierBlock)
+        case switchExperts(SwitchBlock)
+        case synthesizer(SynthesizerBlock)
+        case randomSynthesizer(RandomSynthesizerBlock)
     }
 }

@@ -1072,6 +1072,190 @@ enum ModelData {
       "weights": {}
     },
     {
+      "name": "linear_vit_tiny_patch16",
+      "aliases": ["linear-ti"],
+      "family": "linear",
+      "taxonomy": "kernel (Linear Transformer)",
+      "linear": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.717,
+        "gmacs": 1.138,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linear_transformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "linear_vit_small_patch16",
+      "aliases": ["linear-s"],
+      "family": "linear",
+      "taxonomy": "kernel (Linear Transformer)",
+      "linear": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 22.05,
+        "gmacs": 4.368,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linear_transformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "synthesizer_fd_vit_tiny_patch16",
+      "aliases": ["synthesizer-fd-ti"],
+      "family": "synthesizer",
+      "taxonomy": "fixed (Synthesizer)",
+      "synthesizer": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": false,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "synthesis": "dense"
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.026,
+        "gmacs": 1.034,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/synthesizer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
+      "name": "synthesizer_fr_vit_tiny_patch16",
+      "aliases": ["synthesizer-fr-ti"],
+      "family": "synthesizer",
+      "taxonomy": "fixed (Synthesizer)",
+      "synthesizer": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": false,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "synthesis": "random",
+        "f": 8
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 4.941,
+        "gmacs": 1.006,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/synthesizer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), which includes the constant R1·R2 product (0.012 GMACs) the engine computes once per graph, not per image"
+      },
+      "weights": {}
+    },
+    {
+      "name": "switch_8_vit_tiny_patch16",
+      "aliases": ["switch-8-ti"],
+      "family": "switch",
+      "taxonomy": "mixture of experts (Switch)",
+      "switch": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "n_experts": 8
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 30.589,
+        "gmacs": 1.262,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/switch_transformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {}
+    },
+    {
       "name": "swin_tiny_patch4_window7_224",
       "aliases": ["swin-t", "swin_tiny"],
       "family": "swin",

@@ -83,7 +83,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, swin, preprocess, published, weights
-        case linformer, fnet, tome
+        case linformer, fnet, tome, linear
+        case switchViT = "switch", synthesizer
     }
 
     public init(from decoder: Decoder) throws {
@@ -105,15 +106,18 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
         case "xcit":
             architecture = .xcit(try c.decode(XCiTConfig.self, forKey: .xcit))
-        case "linformer", "fnet", "tome":
+        case "linformer", "fnet", "tome", "linear", "switch", "synthesizer":
             // The benchmark's ViT variants: timm's ViT arguments plus the mixer's own.
             let (key, mixer): (CodingKeys, VisionTransformerConfig.TokenMixer) = switch family {
             case "fnet": (.fnet, .fourier)
             case "tome": (.tome, .tokenMerging)
+            case "linear": (.linear, .linearAttention)
+            case "switch": (.switchViT, .switchExperts)
+            case "synthesizer": (.synthesizer, .factorizedDense)
             default: (.linformer, .linformer)
             }
             var config = try c.decode(VisionTransformerConfig.self, forKey: key)
-            config.tokenMixer = mixer
+            config.tokenMixer = mixer == .factorizedDense && config.synthesis == "random" ? .factorizedRandom : mixer
             architecture = .visionTransformer(config)
         case "swin":
             architecture = .swinTransformer(try c.decode(SwinTransformerConfig.self, forKey: .swin))
