@@ -149,13 +149,13 @@ extension CaiT: Architecture {
             let p = "blocks.\(i)"
             x = g.talkingHeadsAttention(qkv: b.qkv, b.attention, proj: b.proj, g.layerNorm(b.norm1, x, label: p + ".norm1"),
                                         residual: x, label: p + ".attn")
-            x = g.mlp(b.mlp, g.layerNorm(b.norm2, x, label: p + ".norm2"), residual: x, label: p + ".mlp")
+            x = g.feedForward(b.mlp, norm: b.norm2, x, label: p)
         }
         var cls: ValueID?
         for (i, b) in classBlocks.enumerated() {
             let p = "blocks_token_only.\(i)"
             let attended = g.classAttention(b.attention, patches: x, classToken: cls, label: p + ".attn")
-            cls = g.mlp(b.mlp, g.layerNorm(b.norm2, attended, label: p + ".norm2"), residual: attended, label: p + ".mlp")
+            cls = g.feedForward(b.mlp, norm: b.norm2, attended, label: p)
         }
         // LayerNorm acts on each token alone: normalizing the class token alone equals timm's
         // norm of the whole sequence followed by taking token 0.

@@ -35,6 +35,6 @@ extension GraphBuilder {
         let mixed = add(.sequenceMixer(.fourier(tables)), input: layerNorm(b.norm1, x, label: label + ".norm1"),
                         residual: x, outputShape: s,
                         scratch: FourierKernel.scratchCount(tokens: s[1], channels: s[2]), label: label + ".attn")
-        return mlp(b.mlp, layerNorm(b.norm2, mixed, label: label + ".norm2"), residual: mixed, label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, mixed, label: label)
     }
 }

@@ -21,7 +21,6 @@ extension GraphBuilder {
                         scratch: LinearAttentionKernel.scratchCount(tokens: s[1], headDim: headDim),
                         label: label + ".attn")
         let attended = linear(b.proj, mixed, residual: x, label: label + ".attn.proj")
-        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
-                   label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, attended, label: label)
     }
 }

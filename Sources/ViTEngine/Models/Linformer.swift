@@ -86,7 +86,6 @@ extension GraphBuilder {
                                                               headDim: tables.headDim),
                         label: label + ".attn")
         let attended = linear(b.attention.out, mixed, residual: x, label: label + ".attn.to_out")
-        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
-                   label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, attended, label: label)
     }
 }

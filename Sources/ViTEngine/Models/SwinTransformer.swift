@@ -185,7 +185,7 @@ extension SwinTransformer: Architecture {
                 x = g.windowAttention(b.attention, g.layerNorm(b.norm1, x, label: p + ".norm1"),
                                       shiftY: shifted ? shiftY : 0, shiftX: shifted ? shiftX : 0, residual: x,
                                       label: p + ".attn")
-                x = g.mlp(b.mlp, g.layerNorm(b.norm2, x, label: p + ".norm2"), residual: x, label: p + ".mlp")
+                x = g.feedForward(b.mlp, norm: b.norm2, x, label: p)
             }
         }
         let normed = g.layerNorm(norm, x, label: "norm")

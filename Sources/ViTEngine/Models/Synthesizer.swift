@@ -179,8 +179,7 @@ extension GraphBuilder {
         let values = linear(b.attention.v, layerNorm(b.norm1, x, label: label + ".norm1"), label: label + ".attn.v")
         let mixed = add(.sequenceMixer(.fixedAttention(tables)), input: values, outputShape: s, label: label + ".attn")
         let attended = linear(b.attention.proj, mixed, residual: x, label: label + ".attn.proj")
-        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
-                   label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, attended, label: label)
     }
 
     mutating func synthesizerBlock(_ b: SynthesizerBlock, _ tables: SynthesizerTables, _ x: ValueID,
@@ -192,7 +191,6 @@ extension GraphBuilder {
                         outputShape: s, scratch: SynthesizerKernel.scratchCount(tokens: s[1], tables),
                         label: label + ".attn")
         let attended = linear(b.attention.proj, mixed, residual: x, label: label + ".attn.proj")
-        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
-                   label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, attended, label: label)
     }
 }

@@ -40,7 +40,6 @@ extension GraphBuilder {
             sizes = add(.sequenceMixer(.tokenSizes), input: destinations, auxiliary: previous,
                         outputShape: [n, t - merged, 1], label: label + ".tome.size")
         }
-        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
-                   label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, attended, label: label)
     }
 }

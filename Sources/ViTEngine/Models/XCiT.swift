@@ -218,7 +218,7 @@ extension XCiT: Architecture {
                               input: normed, outputShape: g.shape(x), label: p + ".local_mp.conv1")
             x = g.add(.depthwise(weight: b.lpi2.weight, bias: b.lpi2.bias, kernel: 3, stride: 1, activation: .identity),
                       input: local, residual: x, outputShape: g.shape(x), label: p + ".local_mp.conv2")
-            x = g.mlp(b.mlp, g.layerNorm(b.norm2, x, label: p + ".norm2"), residual: x, label: p + ".mlp")
+            x = g.feedForward(b.mlp, norm: b.norm2, x, label: p)
         }
         let tokens = grid.0 * grid.1
         var u = g.add(.embedTokens(TokenEmbedding(prefixCount: 1, addend: classToken + [Float](repeating: 0, count: tokens * d))),

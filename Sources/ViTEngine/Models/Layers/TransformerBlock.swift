@@ -91,6 +91,12 @@ extension GraphBuilder {
         return linear(m.fc2, hidden, residual: residual, label: label + ".fc2")
     }
 
+    /// The second half of every pre-norm block: `x + fc2(gelu(fc1(norm2(x))))`, labelled
+    /// `label.norm2` and `label.mlp` as timm names them.
+    mutating func feedForward(_ m: MLPLayer, norm: LayerNormLayer, _ x: ValueID, label: String) -> ValueID {
+        mlp(m, layerNorm(norm, x, label: label + ".norm2"), residual: x, label: label + ".mlp")
+    }
+
     /// Multi-head self-attention over a `[N, T, C]` sequence: qkv, attention, projection (+ residual).
     mutating func selfAttention(qkv: LinearLayer, proj: LinearLayer, heads: Int, _ x: ValueID,
                                 residual: ValueID?, label: String) -> ValueID {
@@ -107,7 +113,6 @@ extension GraphBuilder {
         let attended = selfAttention(qkv: b.qkv, proj: b.proj, heads: b.heads,
                                      layerNorm(b.norm1, x, label: label + ".norm1"), residual: x,
                                      label: label + ".attn")
-        return mlp(b.mlp, layerNorm(b.norm2, attended, label: label + ".norm2"), residual: attended,
-                   label: label + ".mlp")
+        return feedForward(b.mlp, norm: b.norm2, attended, label: label)
     }
 }
