@@ -138,7 +138,7 @@ void vit_depthwise_hwc(const float *restrict x, int height, int width, int chann
                        const float *restrict weight, const float *restrict bias, int kernel, int stride,
                        int act, const float *restrict scale, const float *restrict shift,
                        const float *restrict residual, float *restrict out, int row_begin, int row_end) {
-    (vit_cpu_has_avx512() ? depthwise_avx512 : depthwise_portable)(
+    (vit_kernels_use_avx512() ? depthwise_avx512 : depthwise_portable)(
         x, height, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out, row_begin, row_end);
 }
 

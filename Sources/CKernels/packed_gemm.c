@@ -106,12 +106,6 @@ static void tile_portable(int rows, TILE_ARGS) {
     }
 }
 
-static _Atomic int portable_only = 0;
-
-void vit_gemm_use_portable(int on) { portable_only = on; }
-
-static int has_avx512(void) { return vit_cpu_has_avx512() && !portable_only; }
-
 // c[m×n] over the panels of n: rows in tiles of 12, then 8, 4, 2, 1.
 static void gemm_segments(int m, int n, int segments, int run, const long *offsets, const float *a, long lda,
                           const float *packed, const float *bias, int act, const float *residual, long ldr,
@@ -119,7 +113,7 @@ static void gemm_segments(int m, int n, int segments, int run, const long *offse
     static const int heights[] = {12, 8, 4, 2, 1};
     static const tile_fn wide[] = {tile_12x2, tile_8x2, tile_4x2, tile_2x2, tile_1x2};
     static const tile_fn narrow[] = {tile_12x1, tile_8x1, tile_4x1, tile_2x1, tile_1x1};
-    const int vector = has_avx512();
+    const int vector = vit_kernels_use_avx512();
     const long k = (long)segments * run;
     for (int n0 = 0; n0 < n; n0 += NR) {
         const float *panel = packed + (long)(n0 / NR) * k * NR;
@@ -189,7 +183,7 @@ static void fill_band(const float *x, int channels_last, int height, int width, 
         memset(dst, 0, sizeof(float) * pad * cin);
         if (channels_last) {
             memcpy(dst + (long)pad * cin, x + (long)iy * width * cin, sizeof(float) * width * cin);
-        } else if (cin == 3 && has_avx512()) {
+        } else if (cin == 3 && vit_kernels_use_avx512()) {
             const long plane = (long)height * width;
             const float *row = x + (long)iy * width;
             interleave_rgb_avx512(row, row + plane, row + 2 * plane, width, dst + (long)pad * cin);

@@ -11,6 +11,12 @@ int vit_cpu_has_avx512(void) {
     return known;
 }
 
+static _Atomic int portable_only = 0;
+
+void vit_kernels_use_portable(int on) { portable_only = on; }
+
+int vit_kernels_use_avx512(void) { return vit_cpu_has_avx512() && !portable_only; }
+
 // The last n % 16 elements go through the same 16-wide function on a masked vector, so every
 // element of a row is computed the same way wherever the row starts (results do not depend on
 // how a layer is cut into work items).
@@ -25,7 +31,7 @@ static void gelu_row_avx512(float *x, int n) {
 }
 
 void vit_gelu_row(float *x, int n) {
-    if (vit_cpu_has_avx512()) {
+    if (vit_kernels_use_avx512()) {
         gelu_row_avx512(x, n);
     } else {
         for (int i = 0; i < n; i++) x[i] = vit_gelu(x[i]);
@@ -52,7 +58,7 @@ static float exp_row_avx512(float *x, int n, float shift) {
 }
 
 float vit_exp_row(float *x, int n, float shift) {
-    if (vit_cpu_has_avx512()) return exp_row_avx512(x, n, shift);
+    if (vit_kernels_use_avx512()) return exp_row_avx512(x, n, shift);
     float sum = 0;
     for (int i = 0; i < n; i++) {
         x[i] = expf(x[i] - shift);

@@ -18,10 +18,11 @@ final class ParityTests: XCTestCase {
     func testM0At224x320Batch5() throws { try checkParity("m0_224x320_b5") }
     func testM1At320x224() throws { try checkParity("m1_320x224_b1") }
 
-    /// The 1×1 conv GEMM's portable path (for CPUs without AVX-512) meets the same mark.
-    func testM0WithPortableGEMM() throws {
-        vit_gemm_use_portable(1)
-        defer { vit_gemm_use_portable(0) }
+    /// The kernels' portable paths (GEMM, depthwise conv, window attention, exp and GELU rows:
+    /// what CPUs without AVX-512 run) meet the same mark.
+    func testM0WithPortableKernels() throws {
+        vit_kernels_use_portable(1)
+        defer { vit_kernels_use_portable(0) }
         try checkParity("m0_224_b2")
     }
 

@@ -53,6 +53,17 @@ void vit_scale_columns(const float *x, int rows, int cols, const float *scale, f
 /// maximum as PyTorch does. Rows are cols apart.
 void vit_softmax_rows(float *m, const float *bias, int rows, int cols);
 
+/// Floats of scratch vit_attention_head needs for t tokens and key_dim-dimensional keys.
+long vit_attention_head_scratch_count(int t, int key_dim);
+
+/// One attention head over t tokens in one pass (for short sequences such as local windows):
+/// out_i = Σ_j softmax_j((q_i · scale) · k_j + bias_ij) · v_j, with bias `t×t` (or NULL) and the
+/// softmax of vit_softmax_rows. Rows of q, k, v and out are ldq, ldk, ldv, ldo floats apart;
+/// out must not overlap the inputs. scratch holds vit_attention_head_scratch_count floats.
+void vit_attention_head(const float *q, long ldq, const float *k, long ldk, const float *v, long ldv,
+                        const float *bias, int t, int key_dim, int value_dim, float scale, float *out, long ldo,
+                        float *scratch);
+
 /// LayerNorm over each row of `cols` floats: out = (x − mean) / sqrt(var + eps) · gamma + beta,
 /// with the biased variance, as torch.nn.LayerNorm. Rows of x are ldx apart, rows of out ldo apart;
 /// out may be x.
@@ -83,7 +94,12 @@ void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int w
                             int stride, int pad, const float *packed, const float *bias, int cout, int act,
                             int oy0, int oy1, float *scratch, float *out);
 
-/// Makes vit_gemm_packed take its portable path even on AVX-512 CPUs (tests of that path).
-void vit_gemm_use_portable(int on);
+/// Makes every kernel take its portable path even on AVX-512 CPUs (tests of those paths, which
+/// CPUs without AVX-512 run).
+void vit_kernels_use_portable(int on);
+
+/// Whether the kernels use their AVX-512 paths: the CPU has AVX-512 and
+/// vit_kernels_use_portable is off.
+int vit_kernels_use_avx512(void);
 
 #endif

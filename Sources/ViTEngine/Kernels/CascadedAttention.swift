@@ -8,9 +8,10 @@ import CKernels
 /// Padded positions take part as keys and values exactly as in the reference; the merge crops
 /// them away. The output is `relu(concat(out_h))`, the input of the projection.
 ///
-/// With tokens as rows every step is a plain row-major GEMM: `qkv = feat · Wᵀ`,
-/// `attn = q · kᵀ`, `out = attn · v`, and the query's depthwise conv runs over the tile as a
-/// tiny HWC image whose `keyDim` channels fill one vector register.
+/// With tokens as rows, `qkv = feat · Wᵀ` is a plain row-major GEMM, the query's depthwise conv
+/// runs over the tile as a tiny HWC image whose `keyDim` channels fill one vector register, and
+/// each head's `softmax(q · kᵀ + bias) · v` is one fused pass (`vit_attention_head`): at 16-dim
+/// keys and ≤ 49 tokens a BLAS call costs more in overhead than in arithmetic.
 enum CascadedAttentionKernel {
     /// Floats of scratch one call needs.
     static func scratchCount(_ layer: CascadedAttentionLayer) -> Int {
@@ -18,7 +19,7 @@ enum CascadedAttentionKernel {
         let channels = layer.heads * layer.channelsPerHead
         let qkvColumns = 2 * layer.keyDim + layer.valueDim
         return t * (channels + layer.heads * layer.valueDim + qkvColumns + 2 * layer.keyDim
-                    + layer.channelsPerHead + t)
+                    + layer.channelsPerHead) + vit_attention_head_scratch_count(Int32(t), Int32(layer.keyDim))
     }
 
     /// Windows of one image: the image padded up to whole windows.
@@ -47,7 +48,7 @@ enum CascadedAttentionKernel {
         let queryIn = qkv + t * qkvColumns        // [t, kd]
         let query = queryIn + t * kd              // [t, kd]
         let feat = query + t * kd                 // [t, cph]
-        let attn = feat + t * cph                 // [t, t]
+        let attentionScratch = feat + t * cph     // vit_attention_head's
 
         let (tileY, tileX) = tile.quotientAndRemainder(dividingBy: (width + ws - 1) / ws)
         let y0 = tileY * ws, x0 = tileX * ws
@@ -78,13 +79,10 @@ enum CascadedAttentionKernel {
                 weight: parameters[layer.queryWeights[h]], bias: parameters[layer.queryBiases[h]],
                 kernel: layer.queryKernels[h], stride: 1, activation: .identity,
                 residual: nil, out: query)
-            for i in 0..<(t * kd) { query[i] *= layer.scale }
-            // attn = q · kᵀ, softmax(attn + position bias), out_h = attn · v
-            BLAS.gemm(transposeB: true, m: t, n: t, k: kd, a: query, lda: kd,
-                      b: qkv + kd, ldb: qkvColumns, beta: 0, c: attn, ldc: t)
-            vit_softmax_rows(attn, parameters[layer.positionBias[h]], Int32(t), Int32(t))
-            BLAS.gemm(m: t, n: vd, k: t, a: attn, lda: t, b: qkv + 2 * kd, ldb: qkvColumns,
-                      beta: 0, c: headOut + h * vd, ldc: outColumns)
+            // out_h = softmax((q · scale) · kᵀ + position bias) · v, scores kept in registers
+            vit_attention_head(query, kd, qkv + kd, qkvColumns, qkv + 2 * kd, qkvColumns,
+                               parameters[layer.positionBias[h]], Int32(t), Int32(kd), Int32(vd),
+                               layer.scale, headOut + h * vd, outColumns, attentionScratch)
         }
         scatterWindow(headOut, channels: outColumns, height: height, width: width,
                       y0: y0, x0: x0, ws: ws, into: out)
