@@ -67,11 +67,14 @@ let package = Package(
             name: "ViTImages",
             dependencies: ["ViTEngine", "CImageDecoders"]
         ),
-        // Pretrained-weight download and cache (URLSession; kept out of the engine so that
-        // inference-only users do not link networking).
+        // HTTP(S) through libcurl loaded with dlopen at the first download (headers from
+        // Debian's libcurl4-openssl-dev), so processes that never download do not map it.
+        .target(name: "CDownload"),
+        // Pretrained-weight download and cache (kept out of the engine so that inference-only
+        // users do not link networking).
         .target(
             name: "ViTHub",
-            dependencies: ["ViTEngine"]
+            dependencies: ["ViTEngine", "CDownload"]
         ),
         // The efficiency report: measurements, Pareto fronts, CSV/JSON tables and SVG/HTML plots
         // (a small hand-written SVG writer), kept out of the CLI so the pieces are testable.

@@ -1,7 +1,5 @@
+import CDownload
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ViTEngine
 
 /// Reports download progress: bytes received so far and the total when the server announced one.
@@ -13,106 +11,93 @@ struct DownloadedFile {
     var sha256: String
 }
 
-/// Streams one URL to a file with Foundation's `URLSession` (libcurl on Linux), hashing it on
-/// the way. Memory use is one network chunk; the file is the only copy.
+/// Streams one URL to a file through libcurl (`CDownload`, loaded at the first download),
+/// hashing it on the way. Memory use is one network chunk; the file is the only copy.
 enum HTTPDownload {
     /// The largest file accepted: far above any model here, low enough that a misbehaving server
     /// cannot fill the disk.
     static let maximumBytes: Int64 = 4 << 30
 
+    /// Seconds without a byte (or to connect) before a transfer is given up.
+    static let idleTimeoutSeconds = 60
+
     /// Downloads `url` into `destination` (created, must not exist). On any failure the partial
     /// file is left for the caller to delete and a reason is thrown.
     static func run(_ url: URL, to destination: String, progress: DownloadProgress?) throws(DownloadFailure) -> DownloadedFile {
-        guard FileManager.default.createFile(atPath: destination, contents: nil),
-              let handle = FileHandle(forWritingAtPath: destination) else {
-            throw DownloadFailure(reason: "cannot create '\(destination)'")
+        let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw DownloadFailure(reason: "cannot create '\(destination)': \(String(cString: strerror(errno)))")
         }
-        let receiver = Receiver(file: handle, progress: progress)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60  // idle time between packets, not the whole transfer
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        let session = URLSession(configuration: configuration, delegate: receiver, delegateQueue: nil)
-        session.dataTask(with: url).resume()
-        receiver.finished.wait()
-        session.finishTasksAndInvalidate()
-        try? handle.close()
-        return try receiver.result()
+        defer { close(descriptor) }
+        let receiver = Receiver(descriptor: descriptor, progress: progress)
+        var status = 0
+        var announced: Int64 = -1
+        var message = [CChar](repeating: 0, count: 256)
+        let outcome = withExtendedLifetime(receiver) {
+            vit_download(url.absoluteString, idleTimeoutSeconds, { context, data, count, status, length in
+                let receiver = Unmanaged<Receiver>.fromOpaque(context!).takeUnretainedValue()
+                return receiver.accept(UnsafeRawBufferPointer(start: data, count: count),
+                                       status: status, announced: length) ? 0 : 1
+            }, Unmanaged.passUnretained(receiver).toOpaque(), &status, &announced, &message, message.count)
+        }
+        if let failure = receiver.failure { throw DownloadFailure(reason: failure) }
+        if outcome != 0 {
+            throw DownloadFailure(reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                                                 as: UTF8.self))
+        }
+        // A response without a body never reached the receiver: check its status here.
+        if status != 200 { throw DownloadFailure(reason: "the server answered HTTP \(status)") }
+        if announced >= 0, receiver.received != announced {
+            throw DownloadFailure(reason: "the connection closed after \(receiver.received) of \(announced) bytes")
+        }
+        guard fsync(descriptor) == 0 else {
+            throw DownloadFailure(reason: "cannot flush the download to disk: \(String(cString: strerror(errno)))")
+        }
+        return DownloadedFile(bytes: receiver.received, sha256: receiver.hasher.hexDigest())
     }
 
-    /// The URLSession delegate: checks the status, appends chunks to the file, hashes and counts.
-    ///
-    /// `@unchecked Sendable`: URLSession calls it on its own queue while `run` waits on
-    /// `finished`; every mutable field is only touched with `lock` held.
-    private final class Receiver: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-        let finished = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private let file: FileHandle
+    /// Checks the status, appends chunks to the file, hashes and counts. Used only on the thread
+    /// that runs the transfer (libcurl calls back synchronously inside `vit_download`).
+    private final class Receiver {
+        private let descriptor: Int32
         private let progress: DownloadProgress?
-        private var hasher = SHA256()
-        private var received: Int64 = 0
-        private var expected: Int64?
-        private var failure: String?
+        var hasher = SHA256()
+        var received: Int64 = 0
+        var failure: String?
 
-        init(file: FileHandle, progress: DownloadProgress?) {
-            self.file = file
+        init(descriptor: Int32, progress: DownloadProgress?) {
+            self.descriptor = descriptor
             self.progress = progress
         }
 
-        func result() throws(DownloadFailure) -> DownloadedFile {
-            lock.lock()
-            defer { lock.unlock() }
-            if let failure { throw DownloadFailure(reason: failure) }
-            return DownloadedFile(bytes: received, sha256: hasher.hexDigest())
-        }
-
-        private func fail(_ reason: String) {
-            if failure == nil { failure = reason }
-        }
-
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-            lock.lock()
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        /// Takes one chunk of the body; false stops the transfer (`failure` says why).
+        func accept(_ chunk: UnsafeRawBufferPointer, status: Int, announced: Int64) -> Bool {
             if status != 200 {
-                fail("the server answered HTTP \(status)")
-            } else if response.expectedContentLength > HTTPDownload.maximumBytes {
-                fail("the server announces \(response.expectedContentLength) bytes, more than the \(HTTPDownload.maximumBytes)-byte limit")
-            } else if response.expectedContentLength >= 0 {
-                expected = response.expectedContentLength
+                failure = "the server answered HTTP \(status)"
+                return false
             }
-            let proceed = failure == nil
-            lock.unlock()
-            completionHandler(proceed ? .allow : .cancel)
-        }
-
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-            lock.lock()
-            guard failure == nil else { lock.unlock(); return }
-            do {
-                try file.write(contentsOf: data)
-                hasher.update(data)
-                received += Int64(data.count)
-                if received > HTTPDownload.maximumBytes { fail("the body exceeds the \(HTTPDownload.maximumBytes)-byte limit") }
-            } catch {
-                fail("cannot write the download to disk: \(error.localizedDescription)")
+            if announced > HTTPDownload.maximumBytes {
+                failure = "the server announces \(announced) bytes, more than the \(HTTPDownload.maximumBytes)-byte limit"
+                return false
             }
-            let (now, total, stop) = (received, expected, failure != nil)
-            lock.unlock()
-            if stop { dataTask.cancel() } else { progress?(now, total) }
-        }
-
-        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-            lock.lock()
-            if let error {
-                fail((error as NSError).userInfo[NSLocalizedDescriptionKey] as? String ?? "\(error)")
-            } else if let expected, received != expected {
-                fail("the connection closed after \(received) of \(expected) bytes")
+            received += Int64(chunk.count)
+            if received > HTTPDownload.maximumBytes {
+                failure = "the body exceeds the \(HTTPDownload.maximumBytes)-byte limit"
+                return false
             }
-            if failure == nil {
-                do { try file.synchronize() } catch { fail("cannot flush the download to disk: \(error.localizedDescription)") }
+            var rest = chunk
+            while !rest.isEmpty {
+                let written = write(descriptor, rest.baseAddress, rest.count)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else {
+                    failure = "cannot write the download to disk: \(String(cString: strerror(errno)))"
+                    return false
+                }
+                rest = UnsafeRawBufferPointer(rebasing: rest[written...])
             }
-            lock.unlock()
-            finished.signal()
+            hasher.update(chunk)
+            progress?(received, announced >= 0 ? announced : nil)
+            return true
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// A one-line download progress bar on standard error, redrawn at most ten times a second.
 /// Only made when standard error is a terminal, so logs and pipes get no control characters.
 ///
-/// `@unchecked Sendable`: the download reports progress from URLSession's queue while the main
+/// `@unchecked Sendable`: the download reports progress from its transfer thread while the main
 /// thread may call `finish`; the mutable fields are only touched with `lock` held.
 final class ProgressBar: @unchecked Sendable {
     private let label: String

@@ -28,23 +28,26 @@ public struct SHA256: Sendable {
 
     /// Feeds the next bytes of the message.
     public mutating func update(_ data: Data) {
-        totalBytes &+= UInt64(data.count)
-        data.withUnsafeBytes { raw in
-            var bytes = raw.bindMemory(to: UInt8.self)[...]
-            if !pending.isEmpty {
-                let take = min(64 - pending.count, bytes.count)
-                pending.append(contentsOf: bytes.prefix(take))
-                bytes = bytes.dropFirst(take)
-                guard pending.count == 64 else { return }
-                pending.withUnsafeBufferPointer { compress(UnsafeRawBufferPointer($0)) }
-                pending.removeAll(keepingCapacity: true)
-            }
-            while bytes.count >= 64 {
-                compress(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.prefix(64))))
-                bytes = bytes.dropFirst(64)
-            }
-            pending.append(contentsOf: bytes)
+        data.withUnsafeBytes { update($0) }
+    }
+
+    /// Feeds the next bytes of the message from memory the caller owns.
+    public mutating func update(_ raw: UnsafeRawBufferPointer) {
+        totalBytes &+= UInt64(raw.count)
+        var bytes = raw.bindMemory(to: UInt8.self)[...]
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, bytes.count)
+            pending.append(contentsOf: bytes.prefix(take))
+            bytes = bytes.dropFirst(take)
+            guard pending.count == 64 else { return }
+            pending.withUnsafeBufferPointer { compress(UnsafeRawBufferPointer($0)) }
+            pending.removeAll(keepingCapacity: true)
         }
+        while bytes.count >= 64 {
+            compress(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.prefix(64))))
+            bytes = bytes.dropFirst(64)
+        }
+        pending.append(contentsOf: bytes)
     }
 
     /// The digest of everything fed so far, as 64 lowercase hexadecimal digits.

@@ -1,0 +1,104 @@
+#include "CDownload.h"
+
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+// The entry points of libcurl this file uses, resolved once.
+static struct {
+    const char *failure;  // why libcurl could not be loaded, or NULL
+    __typeof__(&curl_global_init) global_init;
+    __typeof__(&curl_easy_init) init;
+    __typeof__(&curl_easy_setopt) setopt;
+    __typeof__(&curl_easy_perform) perform;
+    __typeof__(&curl_easy_getinfo) getinfo;
+    __typeof__(&curl_easy_cleanup) cleanup;
+    __typeof__(&curl_easy_strerror) strerror;
+} curl;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void load_curl(void) {
+    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        curl.failure = "libcurl.so.4 is not installed (Debian: apt-get install libcurl4)";
+        return;
+    }
+#define RESOLVE(field, name)                                                   \
+    if (!(curl.field = (__typeof__(curl.field))dlsym(library, name))) {        \
+        curl.failure = "libcurl.so.4 lacks " name;                            \
+        return;                                                                \
+    }
+    RESOLVE(global_init, "curl_global_init")
+    RESOLVE(init, "curl_easy_init")
+    RESOLVE(setopt, "curl_easy_setopt")
+    RESOLVE(perform, "curl_easy_perform")
+    RESOLVE(getinfo, "curl_easy_getinfo")
+    RESOLVE(cleanup, "curl_easy_cleanup")
+    RESOLVE(strerror, "curl_easy_strerror")
+#undef RESOLVE
+    // Not thread-safe in old libcurl: done here, once, under pthread_once.
+    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) curl.failure = "libcurl failed to initialize";
+}
+
+struct transfer {
+    CURL *handle;
+    vit_download_sink sink;
+    void *context;
+    int aborted;
+};
+
+static size_t write_body(char *data, size_t size, size_t count, void *user) {
+    struct transfer *t = user;
+    long status = 0;
+    curl_off_t length = -1;
+    curl.getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+    curl.getinfo(t->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    if (t->sink(t->context, data, size * count, status, (long long)length) != 0) {
+        t->aborted = 1;
+        return 0;  // tells libcurl to stop with CURLE_WRITE_ERROR
+    }
+    return size * count;
+}
+
+int vit_download(const char *url, long idle_timeout_seconds, vit_download_sink sink, void *context,
+                 long *status, long long *content_length, char *error, size_t error_size) {
+    *status = 0;
+    *content_length = -1;
+    pthread_once(&curl_once, load_curl);
+    if (curl.failure) {
+        snprintf(error, error_size, "%s", curl.failure);
+        return 1;
+    }
+    struct transfer t = {curl.init(), sink, context, 0};
+    if (!t.handle) {
+        snprintf(error, error_size, "libcurl could not create a transfer");
+        return 1;
+    }
+    curl.setopt(t.handle, CURLOPT_URL, url);
+    curl.setopt(t.handle, CURLOPT_FOLLOWLOCATION, 1L);
+    curl.setopt(t.handle, CURLOPT_MAXREDIRS, 10L);
+    curl.setopt(t.handle, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts in a threaded process
+    curl.setopt(t.handle, CURLOPT_CONNECTTIMEOUT, idle_timeout_seconds);
+    // "Idle" = under 1 byte/s for the whole window, the closest libcurl has to a read timeout.
+    curl.setopt(t.handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.setopt(t.handle, CURLOPT_LOW_SPEED_TIME, idle_timeout_seconds);
+    curl.setopt(t.handle, CURLOPT_USERAGENT, "vit-engine");
+    curl.setopt(t.handle, CURLOPT_WRITEFUNCTION, write_body);
+    curl.setopt(t.handle, CURLOPT_WRITEDATA, &t);
+    const CURLcode code = curl.perform(t.handle);
+    curl_off_t length = -1;
+    curl.getinfo(t.handle, CURLINFO_RESPONSE_CODE, status);
+    curl.getinfo(t.handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    *content_length = (long long)length;
+    curl.cleanup(t.handle);
+    if (t.aborted) return -1;
+    if (code != CURLE_OK) {
+        snprintf(error, error_size, "%s", curl.strerror(code));
+        return 1;
+    }
+    return 0;
+}
