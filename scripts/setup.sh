@@ -5,6 +5,7 @@
 #   pkg-config       how SwiftPM finds OpenBLAS, libjpeg and libpng
 #   libjpeg62-turbo-dev  libjpeg-turbo (libjpeg API): JPEG decoding for `vit classify`
 #   libpng-dev       libpng: PNG decoding for `vit classify`
+#   libcurl4-openssl-dev  libcurl's headers; libcurl itself is loaded only when weights are downloaded
 set -euo pipefail
 mapfile -t packages < "$(dirname "$0")/debian-packages.txt"
 missing=()
