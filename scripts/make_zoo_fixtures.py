@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import sys
 
@@ -127,9 +128,37 @@ CASES = [
          weight_seed=57, kwargs=dict(img_size=(256, 224))),
     dict(name="swin_small_224_b1", model="swin_small_patch4_window7_224", batch=1, height=224, width=224,
          weight_seed=58),
+    # The official microsoft/Swin-Transformer release's key layout (the test renames the weights
+    # with the map this writes, which timm's own checkpoint_filter_fn is checked to undo).
+    dict(name="swin_tiny_official_224_b1", model="swin_tiny_patch4_window7_224", batch=1, height=224,
+         width=224, weight_seed=69, layout="official"),
     dict(name="swin_base_224_b1", model="swin_base_patch4_window7_224", batch=1, height=224, width=224,
          weight_seed=59),
 ]
+
+
+def official_swin_names(model) -> dict:
+    """timm name -> the official microsoft/Swin-Transformer release's name of each float tensor.
+
+    The release merges patches at the end of a stage (its layers.i.downsample is timm's
+    layers.(i+1).downsample) and calls the classifier `head`. The map is checked against timm's
+    own converter: a state dict under these names must come back under timm's names, tensor for
+    tensor, so the reference decides the layout, not this function.
+    """
+    from timm.models.swin_transformer import checkpoint_filter_fn
+
+    def official(k: str) -> str:
+        m = re.match(r"layers\.(\d+)\.downsample\.(.*)", k)
+        if m:
+            return f"layers.{int(m.group(1)) - 1}.downsample.{m.group(2)}"
+        return k.replace("head.fc.", "head.")
+
+    state = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+    names = {k: official(k) for k in state}
+    back = checkpoint_filter_fn({names[k]: v for k, v in state.items()}, model)
+    assert set(back) == set(state) and all(back[k] is state[k] for k in state), "timm disagrees"
+    assert "layers.0.downsample.reduction.weight" in names.values()
+    return names
 
 
 def run_case(case: dict, out_dir: str) -> dict:
@@ -183,6 +212,10 @@ def run_case(case: dict, out_dir: str) -> dict:
     diff64 = float(np.abs(logits.astype(np.float64) - logits64).max())
 
     os.makedirs(os.path.join(out_dir, "zoo"), exist_ok=True)
+    layout_keys = None
+    if case.get("layout") == "official":
+        layout_keys = f"zoo/{name}.layout_keys.json"
+        mf.write_json(os.path.join(out_dir, layout_keys), official_swin_names(model))
     logits_file = f"zoo/{name}.logits.npy"
     mf.write_npy(os.path.join(out_dir, logits_file), logits)
     features_file = None
@@ -196,7 +229,8 @@ def run_case(case: dict, out_dir: str) -> dict:
     return {
         "name": name, "model": case["model"], "batch": b, "height": h, "width": w,
         "weight_seed": case["weight_seed"], "weight_rounding": None, "input_seed": seed,
-        "layout": "timm", "weights_file": None, "cream_keys": None,
+        "layout": case.get("layout", "timm"), "weights_file": None, "cream_keys": None,
+        **({"layout_keys": layout_keys} if layout_keys else {}),
         "logits": logits_file, "features": features_file,
         "max_abs_logit": float(max_abs), "min_top5_gap": float(min_gap), "top5": tops,
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),

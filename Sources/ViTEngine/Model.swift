@@ -37,7 +37,7 @@ public final class Model: Sendable {
     /// registered model it does fit, if any.
     static func checkpointTensors(_ file: some TensorSource, for info: ModelInfo) throws(EngineError) -> CheckpointTensors {
         do {
-            return try CheckpointLoader.load(file, spec: tensorSpec(for: info), keyMap: checkpointKeyMap(info))
+            return try CheckpointLoader.load(file, spec: tensorSpec(for: info), keyMap: checkpointKeyMap(info, for: file))
         } catch {
             throw otherModelFitting(file, requested: info) ?? error
         }
@@ -82,7 +82,9 @@ public final class Model: Sendable {
         architecture = built
     }
 
-    static func checkpointKeyMap(_ info: ModelInfo) -> (String) -> CheckpointKey? {
+    /// How `file`'s tensor names map onto the model's canonical (timm) names. Most layouts are
+    /// told apart key by key; Swin's official release only by the whole file.
+    static func checkpointKeyMap(_ info: ModelInfo, for file: some TensorSource) -> (String) -> CheckpointKey? {
         switch info.architecture {
         case .efficientViT: EfficientViT.checkpointKey
         case .visionTransformer: VisionTransformer.checkpointKey
@@ -90,7 +92,7 @@ public final class Model: Sendable {
         case .mlpMixer: MLPMixer.checkpointKey
         case .caiT: CaiT.checkpointKey
         case .xcit: XCiT.checkpointKey
-        case .swinTransformer: SwinTransformer.checkpointKey
+        case .swinTransformer: SwinTransformer.checkpointKeyMap(names: file.names)
         }
     }
 
@@ -99,7 +101,7 @@ public final class Model: Sendable {
     private static func otherModelFitting(_ file: some TensorSource, requested: ModelInfo) -> EngineError? {
         let matches = ModelRegistry.all.filter { other in
             other.name != requested.name
-                && CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: checkpointKeyMap(other))
+                && CheckpointLoader.fits(file, spec: tensorSpec(for: other), keyMap: checkpointKeyMap(other, for: file))
         }
         return matches.isEmpty ? nil : .wrongModel(path: file.path, requested: requested.name, matches: matches.map(\.name))
     }

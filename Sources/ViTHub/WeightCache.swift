@@ -3,7 +3,8 @@ import ViTEngine
 
 /// Which published checkpoint of a model to use (see `Models/registry.json`).
 public enum WeightSource: String, Sendable, CaseIterable {
-    /// The authors' release: a PyTorch `.pth` in the official Cream layout.
+    /// The authors' release: a PyTorch `.pth` in its own layout (EfficientViT: microsoft/Cream's;
+    /// Swin: microsoft/Swin-Transformer's), which the loader maps onto timm's.
     case official
     /// timm's `model.safetensors` on the Hugging Face hub.
     case timm

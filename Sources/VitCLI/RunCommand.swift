@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model name or alias (see `vit models`), e.g. m0 or efficientvit_m0.")
     var model: String
 
-    @Option(name: .shortAndLong, help: "Weights: .safetensors or .pth/.bin, official Cream or timm layout (default: the pretrained weights, downloaded into the cache once).")
+    @Option(name: .shortAndLong, help: "Weights: .safetensors or .pth/.bin, in timm's layout or the official release's (Cream, Swin) (default: the pretrained weights, downloaded into the cache once).")
     var weights: String?
 
     @OptionGroup var pretrained: WeightOptions

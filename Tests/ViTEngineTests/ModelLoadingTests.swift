@@ -188,9 +188,22 @@ final class ModelLoadingTests: XCTestCase {
     /// Swin's derived buffers (present in the official release and older timm files) are never
     /// read: the engine derives the bias index and the shift mask itself.
     func testSwinDerivedBuffersAreIgnored() {
-        XCTAssertEqual(SwinTransformer.checkpointKey("layers.0.blocks.1.attn.relative_position_index"), .ignored)
-        XCTAssertEqual(SwinTransformer.checkpointKey("layers.0.blocks.1.attn_mask"), .ignored)
-        XCTAssertEqual(SwinTransformer.checkpointKey("layers.0.blocks.1.attn.relative_position_bias_table"),
+        let key = SwinTransformer.checkpointKeyMap(names: ["layers.1.downsample.reduction.weight"])
+        XCTAssertEqual(key("layers.0.blocks.1.attn.relative_position_index"), .ignored)
+        XCTAssertEqual(key("layers.0.blocks.1.attn_mask"), .ignored)
+        XCTAssertEqual(key("layers.0.blocks.1.attn.relative_position_bias_table"),
                        .tensor("layers.0.blocks.1.attn.relative_position_bias_table"))
+        XCTAssertEqual(key("layers.1.downsample.reduction.weight"), .tensor("layers.1.downsample.reduction.weight"))
+    }
+
+    /// A file with `layers.0.downsample` is the official release's: every patch merging moves to
+    /// the next stage and `head` becomes `head.fc` (the same file-wide rule as timm's converter).
+    func testSwinOfficialLayoutIsToldByTheWholeFile() {
+        let key = SwinTransformer.checkpointKeyMap(names: ["head.weight", "layers.0.downsample.reduction.weight"])
+        XCTAssertEqual(key("layers.0.downsample.reduction.weight"), .tensor("layers.1.downsample.reduction.weight"))
+        XCTAssertEqual(key("layers.1.downsample.norm.bias"), .tensor("layers.2.downsample.norm.bias"))
+        XCTAssertEqual(key("head.weight"), .tensor("head.fc.weight"))
+        XCTAssertEqual(key("layers.1.blocks.0.mlp.fc1.weight"), .tensor("layers.1.blocks.0.mlp.fc1.weight"))
+        XCTAssertEqual(key("layers.2.blocks.1.attn_mask"), .ignored)
     }
 }

@@ -16,6 +16,7 @@ final class ZooParityTests: XCTestCase {
         "tome_tiny_r8_224_b2", "tome_tiny_r8_160_b1", "tome_tiny_r13_224_b1", "tome_small_r8_224_b1",
         "tome_small_r13_224_b1",
         "swin_tiny_224_b2", "swin_tiny_256x224_b1", "swin_small_224_b1", "swin_base_224_b1",
+        "swin_tiny_official_224_b1",
         "linear_tiny_224_b2", "linear_tiny_160_b1", "linear_small_224_b1",
         "synthesizer_fd_tiny_224_b2", "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_224_b2",
         "synthesizer_fr_tiny_160_b1", "switch_tiny_224_b2", "switch_tiny_160_b1",
@@ -66,6 +67,9 @@ final class ZooParityTests: XCTestCase {
     func testToMeSmallR13() throws { try checkParity("tome_small_r13_224_b1") }
     /// Shifted windows with the attention mask, patch merging, relative-position bias.
     func testSwinTiny() throws { try checkParity("swin_tiny_224_b2") }
+    /// A checkpoint in the official microsoft/Swin-Transformer layout (patch merging at the end of
+    /// each stage, `head` for `head.fc`) loads as timm's does.
+    func testSwinTinyOfficialLayout() throws { try checkParity("swin_tiny_official_224_b1") }
     /// timm's `img_size=(256, 224)`: maps padded to whole windows, the last stage shifted along
     /// one axis only.
     func testSwinTinyAt256x224() throws { try checkParity("swin_tiny_256x224_b1") }

@@ -109,13 +109,24 @@ struct SwinTransformer: Sendable {
         return spec
     }
 
-    /// timm's layout only. The buffers timm derives (`relative_position_index`, `attn_mask`)
-    /// are derived here too. The official microsoft release keeps each stage's patch merging at
-    /// the end of the previous stage (`layers.0.downsample` is timm's `layers.1.downsample`), which
-    /// a key alone cannot tell from timm's `layers.1.downsample`; convert those files with timm
-    /// (its `checkpoint_filter_fn`) first.
-    static func checkpointKey(_ key: String) -> CheckpointKey? {
-        key.hasSuffix(".relative_position_index") || key.hasSuffix(".attn_mask") ? .ignored : .tensor(key)
+    /// timm's layout, or the official microsoft/Swin-Transformer release's, told apart by the
+    /// whole file as timm's `checkpoint_filter_fn` does: the release merges patches at the end of
+    /// a stage, so only it has `layers.0.downsample`, and its `layers.i.downsample` is timm's
+    /// `layers.(i+1).downsample` (a key alone cannot tell the two `layers.1.downsample` apart);
+    /// its classifier is `head`, timm's `head.fc`. The buffers timm derives
+    /// (`relative_position_index`, `attn_mask`) are derived here too.
+    static func checkpointKeyMap(names: some Sequence<String>) -> (String) -> CheckpointKey? {
+        let official = names.contains("layers.0.downsample.reduction.weight")
+        return { key in
+            if key.hasSuffix(".relative_position_index") || key.hasSuffix(".attn_mask") { return .ignored }
+            guard official else { return .tensor(key) }
+            if key.hasPrefix("head.") { return .tensor("head.fc." + key.dropFirst("head.".count)) }
+            let parts = key.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
+            if parts.count == 4, parts[0] == "layers", let i = Int(parts[1]), parts[2] == "downsample" {
+                return .tensor("layers.\(i + 1).downsample.\(parts[3])")
+            }
+            return .tensor(key)
+        }
     }
 
     init(config c: SwinTransformerConfig, tensors t: CheckpointTensors) {

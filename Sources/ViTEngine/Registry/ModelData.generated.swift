@@ -1287,6 +1287,7 @@ enum ModelData {
         "source": "microsoft/Swin-Transformer README, table 'ImageNet-1K and ImageNet-22K Pretrained Models' (Swin-T, ImageNet-1K, 224x224: acc@1 81.2); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
       },
       "weights": {
+        "official": "https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_tiny_patch4_window7_224.pth",
         "timm": "https://huggingface.co/timm/swin_tiny_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/swin_tiny_patch4_window7_224.ms_in1k"
       }
@@ -1323,6 +1324,7 @@ enum ModelData {
         "source": "microsoft/Swin-Transformer README, table 'ImageNet-1K and ImageNet-22K Pretrained Models' (Swin-S, ImageNet-1K, 224x224: acc@1 83.2); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
       },
       "weights": {
+        "official": "https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_small_patch4_window7_224.pth",
         "timm": "https://huggingface.co/timm/swin_small_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/swin_small_patch4_window7_224.ms_in1k"
       }
@@ -1359,6 +1361,7 @@ enum ModelData {
         "source": "microsoft/Swin-Transformer README, table 'ImageNet-1K and ImageNet-22K Pretrained Models' (Swin-B, ImageNet-1K, 224x224: acc@1 83.5); GMACs: fvcore count of timm's model with the attention products (scripts/count_macs.py)"
       },
       "weights": {
+        "official": "https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_base_patch4_window7_224.pth",
         "timm": "https://huggingface.co/timm/swin_base_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/swin_base_patch4_window7_224.ms_in1k"
       }

@@ -40,7 +40,7 @@ public enum CheckpointConverter {
                                      + ModelRegistry.names.joined(separator: ", ") + "); pass --model NAME to list the differences")
         }
         let tensors = try Model.checkpointTensors(source, for: info)
-        let keyMap = Model.checkpointKeyMap(info)
+        let keyMap = Model.checkpointKeyMap(info, for: source)
         var dtypes = Set<String>(), skipped: [String] = []
         for key in source.names {
             if case .tensor? = keyMap(key) { dtypes.insert(source.dtype(key) ?? "?") } else { skipped.append(key) }

@@ -39,6 +39,6 @@ extension Model {
 
     /// The registered model whose tensor spec `weights` fits exactly, if any (reads no tensor data).
     public static func modelFitting(_ weights: some TensorSource) -> ModelInfo? {
-        ModelRegistry.all.first { CheckpointLoader.fits(weights, spec: tensorSpec(for: $0), keyMap: checkpointKeyMap($0)) }
+        ModelRegistry.all.first { CheckpointLoader.fits(weights, spec: tensorSpec(for: $0), keyMap: checkpointKeyMap($0, for: weights)) }
     }
 }

@@ -85,6 +85,8 @@ struct FixtureCase: Decodable {
     var layout: String
     var weightsFile: String?
     var creamKeys: String?
+    /// timm name → this case's layout's name, for layouts other than timm's and Cream's.
+    var layoutKeys: String?
     var logits: String
     var features: String?
     var maxAbsLogit: Double
@@ -93,7 +95,8 @@ struct FixtureCase: Decodable {
     enum CodingKeys: String, CodingKey {
         case name, model, batch, height, width, layout, logits, features, top5
         case weightSeed = "weight_seed", weightRounding = "weight_rounding", inputSeed = "input_seed"
-        case weightsFile = "weights_file", creamKeys = "cream_keys", maxAbsLogit = "max_abs_logit"
+        case weightsFile = "weights_file", creamKeys = "cream_keys", layoutKeys = "layout_keys"
+        case maxAbsLogit = "max_abs_logit"
     }
 }
 
@@ -115,7 +118,8 @@ enum Fixtures {
         var manifest = try! JSONDecoder().decode(FixtureManifest.self, from: data)
         let zoo = directory.appendingPathComponent("zoo")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: zoo.path)) ?? []
-        for file in files.sorted() where file.hasSuffix(".json") && !file.hasSuffix(".tensors.json") {
+        let notCases = [".tensors.json", ".layout_keys.json"]
+        for file in files.sorted() where file.hasSuffix(".json") && !notCases.contains(where: file.hasSuffix) {
             let entry = try! Data(contentsOf: zoo.appendingPathComponent(file))
             manifest.cases.append(try! JSONDecoder().decode(FixtureCase.self, from: entry))
         }

@@ -16,10 +16,14 @@ extension XCTestCase {
             weightsPath = Fixtures.path(file)
         } else {
             var tensors = Fixtures.generatedWeights(model: info, seed: c.weightSeed)
-            if c.layout == "cream" {
-                let keysData = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(c.creamKeys!)))
-                let creamName = try JSONDecoder().decode([String: String].self, from: keysData)
-                tensors = tensors.map { (creamName[$0.name]!, $0.shape, $0.values) }
+            if c.layout != "timm" {
+                // The file in another release's layout (Cream's, Swin's official): the same tensors
+                // under the names the fixture script took from that layout.
+                let keysFile = try XCTUnwrap(c.layoutKeys ?? c.creamKeys, "\(name): no key map for layout \(c.layout)")
+                let keysData = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(keysFile)))
+                let layoutName = try JSONDecoder().decode([String: String].self, from: keysData)
+                tensors = try tensors.map { (try XCTUnwrap(layoutName[$0.name], "\($0.name) has no \(c.layout) name"),
+                                             $0.shape, $0.values) }
             }
             weightsPath = dir.appendingPathComponent("weights.safetensors").path
             try SafeTensorsWriter.write(tensors, to: weightsPath)
