@@ -21,15 +21,10 @@ import Foundation
 
 /// The attention of one block: `f_a`, `f_b` as read (resized per graph), `v` and `proj` packed.
 struct FactorizedDenseAttention: Sendable {
-    var heads: Int
-    /// `f` at the trained size, and `L`, the padded sequence length it was trained for.
-    var factor: Int
-    var maxLength: Int
-    /// `f_a.weight` `[heads·f, C]`, `f_b.weight` `[heads·L/f, C]` and their biases (zeros without).
-    var aWeight: [Float]
-    var aBias: [Float]
-    var bWeight: [Float]
-    var bBias: [Float]
+    /// The factor maps at the trained size: `f`, `L` (the padded sequence length it was trained
+    /// for), `f_a.weight` `[heads·f, C]`, `f_b.weight` `[heads·L/f, C]` and their biases (zeros
+    /// without).
+    var trained: SynthesizerTables
     var v: LinearLayer
     var proj: LinearLayer
 
@@ -42,22 +37,19 @@ struct FactorizedDenseAttention: Sendable {
     /// The factor tables for a graph of `tokens` tokens: as trained, or resized as
     /// `set_image_res` does.
     func tables(tokens: Int, channels c: Int) -> SynthesizerTables {
-        let headDim = v.outFeatures / heads
         let (f, length) = Self.factors(tokens: tokens)
-        if f == factor, length == maxLength {
-            return SynthesizerTables(heads: heads, headDim: headDim, factor: factor, maxLength: maxLength,
-                                     aWeight: aWeight, aBias: aBias, bWeight: bWeight, bBias: bBias)
-        }
-        let rows = (a: heads * factor, b: heads * maxLength / factor)
+        if f == trained.factor, length == trained.maxLength { return trained }
+        let heads = trained.heads
+        let rows = (a: heads * trained.factor, b: heads * trained.maxLength / trained.factor)
         let newRows = (a: heads * f, b: heads * length / f)
         func resize(_ w: [Float], _ from: Int, _ to: Int, width: Int) -> [Float] {
             Interpolation.linear.resample(w, from: (1, from), to: (1, to), channels: width)
         }
-        return SynthesizerTables(heads: heads, headDim: headDim, factor: f, maxLength: length,
-                                 aWeight: resize(aWeight, rows.a, newRows.a, width: c),
-                                 aBias: resize(aBias, rows.a, newRows.a, width: 1),
-                                 bWeight: resize(bWeight, rows.b, newRows.b, width: c),
-                                 bBias: resize(bBias, rows.b, newRows.b, width: 1))
+        return SynthesizerTables(heads: heads, headDim: trained.headDim, factor: f, maxLength: length,
+                                 aWeight: resize(trained.aWeight, rows.a, newRows.a, width: c),
+                                 aBias: resize(trained.aBias, rows.a, newRows.a, width: 1),
+                                 bWeight: resize(trained.bWeight, rows.b, newRows.b, width: c),
+                                 bBias: resize(trained.bBias, rows.b, newRows.b, width: 1))
     }
 }
 
@@ -160,12 +152,13 @@ extension ParameterLoader {
         let a = prefix + ".attn"
         let (f, length) = FactorizedDenseAttention.factors(tokens: c.trainTokens)
         let zeros = { (n: Int) in [Float](repeating: 0, count: n) }
-        let attention = FactorizedDenseAttention(
-            heads: c.numHeads, factor: f, maxLength: length,
+        let trained = SynthesizerTables(
+            heads: c.numHeads, headDim: c.embedDim / c.numHeads, factor: f, maxLength: length,
             aWeight: self[a + ".f_a.weight"], aBias: c.qkvBias ? self[a + ".f_a.bias"] : zeros(c.numHeads * f),
             bWeight: self[a + ".f_b.weight"],
-            bBias: c.qkvBias ? self[a + ".f_b.bias"] : zeros(c.numHeads * length / f),
-            v: linear(a + ".v", bias: c.qkvBias), proj: linear(a + ".proj"))
+            bBias: c.qkvBias ? self[a + ".f_b.bias"] : zeros(c.numHeads * length / f))
+        let attention = FactorizedDenseAttention(trained: trained, v: linear(a + ".v", bias: c.qkvBias),
+                                                 proj: linear(a + ".proj"))
         return SynthesizerBlock(norm1: layerNorm(prefix + ".norm1", epsilon: c.layerNormEpsilon), attention: attention,
                                 norm2: layerNorm(prefix + ".norm2", epsilon: c.layerNormEpsilon),
                                 mlp: mlp(prefix + ".mlp"))
