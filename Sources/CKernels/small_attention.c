@@ -26,18 +26,6 @@ long vit_attention_head_scratch_count(int t, int key_dim) {
     return (long)key_dim * padded(t) + (long)QUERY_BLOCK * padded(t);
 }
 
-// Softmax of one row of scores in place (bias added first), the same arithmetic as
-// vit_softmax_rows.
-static void softmax_row(float *row, const float *bias, int t) {
-    if (bias) {
-        for (int j = 0; j < t; j++) row[j] += bias[j];
-    }
-    float top = -INFINITY;
-    for (int j = 0; j < t; j++) top = row[j] > top ? row[j] : top;
-    const float inv = 1.0f / vit_exp_row(row, t, top);
-    for (int j = 0; j < t; j++) row[j] *= inv;
-}
-
 static void attention_portable(const float *q, long ldq, const float *k, long ldk, const float *v, long ldv,
                                const float *bias, int t, int kd, int vd, float scale, float *out, long ldo,
                                float *scratch) {
@@ -50,7 +38,7 @@ static void attention_portable(const float *q, long ldq, const float *k, long ld
             for (int c = 0; c < kd; c++) s += (qi[c] * scale) * kj[c];
             row[j] = s;
         }
-        softmax_row(row, bias ? bias + (long)i * t : NULL, t);
+        vit_softmax_rows(row, bias ? bias + (long)i * t : NULL, 1, t);
         float *oi = out + i * ldo;
         for (int c = 0; c < vd; c++) oi[c] = 0;
         for (int j = 0; j < t; j++) {
@@ -83,7 +71,7 @@ static inline void scores_block(const int R, const int V, const float *q, long l
 }
 
 // Scores and softmax of queries i0 … i0+R−1 when a whole row of scores fits in registers
-// (t ≤ 16·KEY_VECTORS): the arithmetic of softmax_row (vit_softmax_rows, vit_exp_row: lane-wise
+// (t ≤ 16·KEY_VECTORS): the arithmetic of vit_softmax_rows (and vit_exp_row: lane-wise
 // partial sums in 16-key order, then one horizontal sum) without a trip through memory.
 __attribute__((target("avx512f"), always_inline))
 static inline void probabilities_block(const int R, const int V, const float *q, long ldq, const float *kT,
@@ -178,7 +166,7 @@ static inline void query_block(const int R, const float *q, long ldq, const floa
         }
     }
     if (vectors > KEY_VECTORS) {
-        for (int r = 0; r < R; r++) softmax_row(rows + (long)r * tp, bias ? bias + (long)r * t : NULL, t);
+        for (int r = 0; r < R; r++) vit_softmax_rows(rows + (long)r * tp, bias ? bias + (long)r * t : NULL, 1, t);
     }
     const int channelVectors = (vd + 15) / 16;
     for (int u0 = 0; u0 < channelVectors; u0 += VALUE_VECTORS) {
