@@ -280,8 +280,17 @@ enum Partition {
         var count: Int { rowParts * columnParts }
         func ranges(_ i: Int) -> (Range<Int>, Range<Int>) {
             let (r, c) = i.quotientAndRemainder(dividingBy: columnParts)
-            return ((rows * r / rowParts)..<(rows * (r + 1) / rowParts),
+            return (rowBoundary(r)..<rowBoundary(r + 1),
                     (columns * c / columnParts)..<(columns * (c + 1) / columnParts))
+        }
+
+        /// Where row block `r` starts: an even split rounded to whole 12-row tiles of the GEMM
+        /// kernel (when every block still gets at least two tiles), so only the last block ends
+        /// in a short tile — 85-row blocks ran 7 full tiles and a 1-row tile each.
+        private func rowBoundary(_ r: Int) -> Int {
+            let even = rows * r / rowParts
+            guard r > 0, r < rowParts, rows >= 24 * rowParts else { return even }
+            return (even + 6) / 12 * 12
         }
     }
 
