@@ -7,39 +7,44 @@
 #define VIT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 // Depthwise convolution: each output is bias + Σ taps x·w in (ky, kx) order, one FMA per tap,
-// then + residual, then ReLU. The portable loop and the AVX-512 one do the same arithmetic; the
-// latter keeps a pixel's 64-channel block in registers across the taps instead of updating the
-// output in memory once per tap.
+// then + residual, then the activation (and the affine after it). The portable loop and the
+// AVX-512 one do the same arithmetic; the latter keeps a pixel's 64-channel block in registers
+// across the taps instead of updating the output in memory once per tap. Both read a pixel's
+// residual before writing that pixel, so the residual may be the output itself (in place).
 VIT_CLONES
 static void depthwise_portable(const float *restrict x, int height, int width, int channels,
                                const float *restrict weight, const float *restrict bias, int kernel, int stride,
                                int act, const float *restrict scale, const float *restrict shift,
-                               const float *restrict residual, float *restrict out,
-                               int row_begin, int row_end) {
+                               const float *residual, float *out, int row_begin, int row_end) {
+    enum { BLOCK = 64 };
     const int pad = kernel / 2;
     const int ow = (width + 2 * pad - kernel) / stride + 1;
     for (int oy = row_begin; oy < row_end; oy++) {
         for (int ox = 0; ox < ow; ox++) {
-            float *restrict o = out + ((long)oy * ow + ox) * channels;
-            for (int c = 0; c < channels; c++) o[c] = bias[c];
-            for (int ky = 0; ky < kernel; ky++) {
-                const int iy = oy * stride - pad + ky;
-                if (iy < 0 || iy >= height) continue;
-                for (int kx = 0; kx < kernel; kx++) {
-                    const int ix = ox * stride - pad + kx;
-                    if (ix < 0 || ix >= width) continue;
-                    const float *restrict xi = x + ((long)iy * width + ix) * channels;
-                    const float *restrict wk = weight + (long)(ky * kernel + kx) * channels;
-                    for (int c = 0; c < channels; c++) o[c] += xi[c] * wk[c];
+            const long at = ((long)oy * ow + ox) * channels;
+            for (int c0 = 0; c0 < channels; c0 += BLOCK) {
+                const int cn = channels - c0 < BLOCK ? channels - c0 : BLOCK;
+                float acc[BLOCK];
+                for (int c = 0; c < cn; c++) acc[c] = bias[c0 + c];
+                for (int ky = 0; ky < kernel; ky++) {
+                    const int iy = oy * stride - pad + ky;
+                    if (iy < 0 || iy >= height) continue;
+                    for (int kx = 0; kx < kernel; kx++) {
+                        const int ix = ox * stride - pad + kx;
+                        if (ix < 0 || ix >= width) continue;
+                        const float *restrict xi = x + ((long)iy * width + ix) * channels + c0;
+                        const float *restrict wk = weight + (long)(ky * kernel + kx) * channels + c0;
+                        for (int c = 0; c < cn; c++) acc[c] += xi[c] * wk[c];
+                    }
                 }
-            }
-            if (residual) {
-                const float *restrict r = residual + ((long)oy * ow + ox) * channels;
-                for (int c = 0; c < channels; c++) o[c] += r[c];
-            }
-            for (int c = 0; c < channels; c++) o[c] = vit_activate(o[c], act);
-            if (scale) {
-                for (int c = 0; c < channels; c++) o[c] = o[c] * scale[c] + shift[c];
+                if (residual) {
+                    for (int c = 0; c < cn; c++) acc[c] += residual[at + c0 + c];
+                }
+                for (int c = 0; c < cn; c++) acc[c] = vit_activate(acc[c], act);
+                if (scale) {
+                    for (int c = 0; c < cn; c++) acc[c] = acc[c] * scale[c0 + c] + shift[c0 + c];
+                }
+                for (int c = 0; c < cn; c++) out[at + c0 + c] = acc[c];
             }
         }
     }
@@ -53,7 +58,7 @@ __attribute__((target("avx512f"), always_inline))
 static inline void depthwise_pixels(const int P, const float *restrict x, int width, int channels,
                                     const float *restrict weight, const float *restrict bias, int kernel,
                                     int stride, int act, const float *restrict scale, const float *restrict shift,
-                                    const float *restrict residual, float *restrict out,
+                                    const float *residual, float *out,
                                     int oy, int ox, int ow, int ky0, int ky1, int kx0, int kx1) {
     const int pad = kernel / 2;
     for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
@@ -108,7 +113,7 @@ __attribute__((target("avx512f")))
 static void depthwise_avx512(const float *restrict x, int height, int width, int channels,
                              const float *restrict weight, const float *restrict bias, int kernel, int stride,
                              int act, const float *restrict scale, const float *restrict shift,
-                             const float *restrict residual, float *restrict out,
+                             const float *residual, float *out,
                              int row_begin, int row_end) {
     const int pad = kernel / 2;
     const int ow = (width + 2 * pad - kernel) / stride + 1;
@@ -137,7 +142,7 @@ static void depthwise_avx512(const float *restrict x, int height, int width, int
 void vit_depthwise_hwc(const float *restrict x, int height, int width, int channels,
                        const float *restrict weight, const float *restrict bias, int kernel, int stride,
                        int act, const float *restrict scale, const float *restrict shift,
-                       const float *restrict residual, float *restrict out, int row_begin, int row_end) {
+                       const float *residual, float *out, int row_begin, int row_end) {
     (vit_kernels_use_avx512() ? depthwise_avx512 : depthwise_portable)(
         x, height, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out, row_begin, row_end);
 }

@@ -45,7 +45,7 @@ enum ConvolutionKernels {
 
     /// Depthwise convolution, zero padding `kernel / 2`, weight tap-major `[k·k, channels]`.
     /// `residual` is added before the activation, `then` (per-channel scale and shift) applied
-    /// after it; `residual` must not share memory with `x`.
+    /// after it; `residual` may be `out` itself (in place) but must not share memory with `x`.
     static func depthwise(x: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                           kernel: Int, stride: Int, activation: Activation,
