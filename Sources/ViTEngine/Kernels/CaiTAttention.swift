@@ -1,37 +1,28 @@
 import CKernels
 
-/// Talking-heads attention (CaiT's patch blocks) for a block of query rows of one image: the
-/// rows' scores for every head, mixed across heads (`proj_l`), softmax, mixed again (`proj_w`),
-/// then each head's probabilities times its values into the head's output columns. Blocks of
-/// query rows are independent, so they are the work items; each block's scores for all heads
-/// stay in scratch, and the full `heads × T × T` tensor is never materialized.
+/// Talking-heads attention (CaiT's patch blocks) for a block of query rows of one image, on the
+/// `[T, 3·C]` qkv projection (q | k | v, heads inside each): ``HeadAttentionKernel`` with the
+/// layer's `proj_l` and `proj_w` as the talking heads.
 enum TalkingHeadsAttentionKernel {
     /// Query rows per work item.
-    static let rowsPerBlock = 32
+    static var rowsPerBlock: Int { HeadAttentionKernel.rowsPerBlock }
 
     /// Floats of scratch one work item needs.
     static func scratchCount(_ a: TalkingHeadsAttentionLayer, tokens: Int) -> Int {
-        2 * a.heads * min(rowsPerBlock, tokens) * tokens
+        HeadAttentionKernel.scratchCount(heads: a.heads, queries: tokens, keys: tokens, mixing: true)
     }
 
     static func run(_ a: TalkingHeadsAttentionLayer, parameters p: ParameterStore, qkv: UnsafePointer<Float>,
                     tokens t: Int, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
                     out: UnsafeMutablePointer<Float>) {
-        let c = a.heads * a.headDim, ld = 3 * c, m = rows.count, block = m * t
-        let scores = scratch, mixed = scratch + a.heads * block
-        for h in 0..<a.heads {
-            let q = qkv + rows.lowerBound * ld + h * a.headDim
-            BLAS.gemm(transposeB: true, m: m, n: t, k: a.headDim, alpha: a.scale, a: q, lda: ld,
-                      b: qkv + c + h * a.headDim, ldb: ld, beta: 0, c: scores + h * block, ldc: t)
-        }
-        vit_mix_heads(scores, Int32(a.heads), block, block, p[a.mixScores.weight], p[a.mixScores.bias], mixed)
-        vit_softmax_rows(mixed, nil, Int32(a.heads * m), Int32(t))
-        vit_mix_heads(mixed, Int32(a.heads), block, block, p[a.mixProbabilities.weight], p[a.mixProbabilities.bias],
-                      scores)
-        for h in 0..<a.heads {
-            BLAS.gemm(m: m, n: a.headDim, k: t, a: scores + h * block, lda: t, b: qkv + 2 * c + h * a.headDim,
-                      ldb: ld, beta: 0, c: out + rows.lowerBound * c + h * a.headDim, ldc: c)
-        }
+        let c = a.heads * a.headDim, ld = 3 * c
+        let mixing = HeadAttentionKernel.HeadMixing(
+            scoresWeight: p[a.mixScores.weight], scoresBias: p[a.mixScores.bias],
+            probabilitiesWeight: p[a.mixProbabilities.weight], probabilitiesBias: p[a.mixProbabilities.bias])
+        HeadAttentionKernel.run(
+            heads: a.heads, keyDim: a.headDim, valueDim: a.headDim, scale: a.scale,
+            q: .init(base: qkv, stride: ld), k: .init(base: qkv + c, stride: ld), v: .init(base: qkv + 2 * c, stride: ld),
+            queries: t, keys: t, rows: rows, bias: nil, mixing: mixing, scratch: scratch, out: out, outStride: c)
     }
 }
 
