@@ -182,6 +182,45 @@ void vit_bias_activation(float *restrict m, int rows, int cols, int ld, const fl
     }
 }
 
+// Source index and weight of the second tap along one axis, as ATen's upsample_bilinear2d
+// computes them for a scale of 1/2: the weights are 0, 1/4 or 3/4, exact in float.
+static inline void bilinear_tap(int o, int size, int *i0, int *i1, float *l1) {
+    float src = 0.5f * ((float)o + 0.5f) - 0.5f;
+    if (src < 0) src = 0;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < size - 1 ? 1 : 0);
+    *l1 = src - (float)*i0;
+}
+
+VIT_CLONES
+void vit_upsample2x_bilinear_hwc(const float *restrict x, int height, int width, int channels, int act,
+                                 float *restrict out, int row_begin, int row_end) {
+    const int ow = 2 * width;
+    for (int oy = row_begin; oy < row_end; oy++) {
+        int y0, y1;
+        float ly1;
+        bilinear_tap(oy, height, &y0, &y1, &ly1);
+        const float ly0 = 1.0f - ly1;
+        for (int ox = 0; ox < ow; ox++) {
+            int x0, x1;
+            float lx1;
+            bilinear_tap(ox, width, &x0, &x1, &lx1);
+            const float lx0 = 1.0f - lx1;
+            const float *restrict a = x + ((long)y0 * width + x0) * channels;
+            const float *restrict b = x + ((long)y0 * width + x1) * channels;
+            const float *restrict c = x + ((long)y1 * width + x0) * channels;
+            const float *restrict d = x + ((long)y1 * width + x1) * channels;
+            float *restrict o = out + ((long)oy * ow + ox) * channels;
+            for (int k = 0; k < channels; k++) o[k] = ly0 * (lx0 * a[k] + lx1 * b[k]) + ly1 * (lx0 * c[k] + lx1 * d[k]);
+            if (act == VIT_ACT_GELU) {
+                vit_gelu_row(o, channels);
+            } else if (act == VIT_ACT_RELU) {
+                for (int k = 0; k < channels; k++) o[k] = o[k] > 0 ? o[k] : 0;
+            }
+        }
+    }
+}
+
 VIT_CLONES
 void vit_mix_heads(const float *restrict x, int heads, long count, long stride, const float *restrict weight,
                    const float *restrict bias, float *restrict out) {

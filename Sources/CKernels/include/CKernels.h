@@ -32,6 +32,13 @@ void vit_max_pool_hwc(const float *x, int height, int width, int channels, int k
 /// VIT_ACT_*.
 void vit_bias_activation(float *m, int rows, int cols, int ld, const float *bias, int act);
 
+/// Bilinear 2× upsampling of an HWC image (PyTorch's `nn.Upsample(scale_factor=2, mode='bilinear')`,
+/// align_corners=False: source coordinate (o + 0.5) / 2 − 0.5, clamped at 0 and at the last
+/// row/column), then act (one of VIT_ACT_*); output rows [row_begin, row_end) of the
+/// [2·height, 2·width, channels] image `out`.
+void vit_upsample2x_bilinear_hwc(const float *x, int height, int width, int channels, int act, float *out,
+                                 int row_begin, int row_end);
+
 /// Talking heads: out[g][i] = bias[g] + Σ_h weight[g][h] · x[h][i] for g, h < heads and i < count,
 /// a linear layer across the heads of `heads` score matrices of `count` floats each (in h order).
 /// The matrices of x and of out are `stride` floats apart.

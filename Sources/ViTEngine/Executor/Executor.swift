@@ -238,6 +238,8 @@ final class Executor {
             }
         case .windowAttention, .patchMerging:
             runWindowed(node, scratch: scratch)
+        case .featureMapAttention, .upsample2x:
+            runFeatureMapLayer(node, scratch: scratch)
         }
     }
 }

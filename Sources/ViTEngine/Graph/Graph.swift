@@ -166,6 +166,14 @@ enum Operation: Sendable {
     /// Shifted window attention on a qkv projection `[N, H, W, 3·C]` → `[N, H, W, C]`, the shift,
     /// window partition and merge folded into its reads and writes.
     case windowAttention(WindowAttentionLayer)
+    /// Multi-head attention of a map's queries `[N, hq, wq, heads·keyDim]` (the input) over the keys
+    /// `[N, hk, wk, heads·keyDim]` and values `[N, hk, wk, heads·valueDim]` of a map (auxiliary
+    /// 0 and 1), with a learned bias per query and key position and optional talking heads →
+    /// `[N, hq, wq, heads·valueDim]` (EfficientFormerV2's attention).
+    case featureMapAttention(FeatureMapAttentionLayer)
+    /// Bilinear 2× upsampling (PyTorch's, `align_corners=False`), then the activation:
+    /// `[N, H, W, C] → [N, 2H, 2W, C]`.
+    case upsample2x(activation: Activation)
     /// Swin's patch merging up to its reduction: each 2×2 block of `[N, H, W, C]` (zero padded to
     /// even sides) → one `4·C` vector, LayerNorm applied: `[N, ⌈H/2⌉, ⌈W/2⌉, 4·C]`.
     case patchMerging(weight: ParamID, bias: ParamID, epsilon: Float)
@@ -193,6 +201,8 @@ extension Operation {
         case .switchExperts: "switch experts"
         case .windowAttention: "window attention"
         case .patchMerging: "patch merging"
+        case .featureMapAttention: "feature-map attention"
+        case .upsample2x: "upsample"
         }
     }
 }

@@ -51,7 +51,13 @@ extension Graph {
             let grid = WindowAttentionKernel.windowGrid(a, height: input[1], width: input[2])
             let t = a.window * a.window
             return batch * grid.rows * grid.columns * a.heads * 2 * t * t * a.headDim
-        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose, .patchMerging:
+        case let .featureMapAttention(a):
+            // q·kᵀ and attn·v per head, and the talking heads' two mixes of every score.
+            let keys = values[node.auxiliary[0].index].rowsPerImage
+            let mixes = a.mixScores == nil ? 0 : 2 * a.heads * a.heads * rows * keys
+            return batch * (a.heads * rows * keys * (a.keyDim + a.valueDim) + mixes)
+        case .globalAveragePool, .tokenPool, .embedTokens, .layerNorm, .maxPool, .transpose, .patchMerging,
+             .upsample2x:
             return 0
         case .linear:
             return batch * output[1] * input[1]

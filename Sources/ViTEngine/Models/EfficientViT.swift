@@ -207,21 +207,9 @@ struct EfficientViT: Sendable {
         self.parameters = store.build()
     }
 
-    /// The `[T, T]` bias of one head for a `window × window` tile (T = window²). The learned
-    /// table holds one entry per offset `(|Δy|, |Δx|)`, at index `|Δy| · window + |Δx|` — the
-    /// order in which the reference enumerates offsets — so `attention_bias_idxs` is derived
-    /// here and never read from a file.
+    /// The `[T, T]` bias of one head for a `window × window` tile (T = window²), from the learned
+    /// table of one entry per offset (``RelativeOffsetBias``).
     static func expandPositionBias(_ table: [Float], head: Int, window ws: Int) -> [Float] {
-        let t = ws * ws
-        let row = table[(head * t)..<((head + 1) * t)].map { $0 }
-        var out = [Float](repeating: 0, count: t * t)
-        for i in 0..<t {
-            let (yi, xi) = i.quotientAndRemainder(dividingBy: ws)
-            for j in 0..<t {
-                let (yj, xj) = j.quotientAndRemainder(dividingBy: ws)
-                out[i * t + j] = row[abs(yi - yj) * ws + abs(xi - xj)]
-            }
-        }
-        return out
+        RelativeOffsetBias.expand(table, head: head, keyGrid: (ws, ws))
     }
 }

@@ -26,10 +26,22 @@ enum BatchNormFolding {
         convNorm(t, weight: prefix + ".conv.weight", norm: prefix + ".bn")
     }
 
-    /// A convolution (weight tensor `weight`, no bias) followed by the BatchNorm at `norm`.
-    static func convNorm(_ t: CheckpointTensors, weight: String, norm: String) -> (weight: [Float], bias: [Float]) {
+    /// A convolution (weight tensor `weight`, and its bias tensor `bias` if it has one) followed
+    /// by the BatchNorm at `norm`: `scale · (W·x + b) + shift`. `outputScale` (a LayerScale γ
+    /// after the norm) multiplies each output channel too, in the same double-precision product.
+    static func convNorm(_ t: CheckpointTensors, weight: String, bias: String? = nil, norm: String,
+                         outputScale: [Float]? = nil) -> (weight: [Float], bias: [Float]) {
         let w = t[weight]
-        let (scale, shift) = scaleShift(t, norm: norm)
+        var (scale, shift) = scaleShift(t, norm: norm)
+        if let bias {
+            for (c, b) in t[bias].enumerated() { shift[c] += scale[c] * Double(b) }
+        }
+        if let g = outputScale {
+            for c in scale.indices {
+                scale[c] *= Double(g[c])
+                shift[c] *= Double(g[c])
+            }
+        }
         let perChannel = w.count / scale.count
         var folded = [Float](repeating: 0, count: w.count)
         for c in 0..<scale.count {

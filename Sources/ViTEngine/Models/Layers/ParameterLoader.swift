@@ -61,10 +61,13 @@ struct ParameterLoader {
                           bias: store.add(tensors[prefix + ".bias"], name: prefix + ".bias"), outChannels: shape[0])
     }
 
-    /// A bias-free convolution `conv.weight` followed by the BatchNorm at `norm`, folded into one
-    /// convolution stored in `layout`.
-    mutating func convolution(_ conv: String, norm: String, as layout: WeightLayout.Convolution) -> FoldedConv {
-        let (w, b) = BatchNormFolding.convNorm(tensors, weight: conv + ".weight", norm: norm)
+    /// A convolution `conv.weight` (with `conv.bias` when `convBias`) followed by the BatchNorm at
+    /// `norm`, folded into one convolution stored in `layout`; `outputScale` (a LayerScale γ after
+    /// the norm) folded in too.
+    mutating func convolution(_ conv: String, norm: String, as layout: WeightLayout.Convolution,
+                              convBias: Bool = false, outputScale: [Float]? = nil) -> FoldedConv {
+        let (w, b) = BatchNormFolding.convNorm(tensors, weight: conv + ".weight", bias: convBias ? conv + ".bias" : nil,
+                                               norm: norm, outputScale: outputScale)
         let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
         return FoldedConv(weight: store.add(stored, name: conv + ".weight"), bias: store.add(b, name: conv + ".bias"),
                           outChannels: b.count)

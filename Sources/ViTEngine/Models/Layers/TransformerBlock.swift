@@ -42,9 +42,11 @@ extension TensorSpec {
         [TensorSpec(name: prefix + ".weight", shape: [m, k])] + (bias ? [TensorSpec(name: prefix + ".bias", shape: [m])] : [])
     }
 
-    /// A bias-free convolution and the BatchNorm after it (running statistics included).
-    static func convNorm(_ conv: String, _ norm: String, _ shape: [Int]) -> [TensorSpec] {
+    /// A convolution (bias-free unless `convBias`) and the BatchNorm after it (running statistics
+    /// included).
+    static func convNorm(_ conv: String, _ norm: String, _ shape: [Int], convBias: Bool = false) -> [TensorSpec] {
         [TensorSpec(name: conv + ".weight", shape: shape)]
+            + (convBias ? [TensorSpec(name: conv + ".bias", shape: [shape[0]])] : [])
             + ["weight", "bias", "running_mean", "running_var"].map { TensorSpec(name: "\(norm).\($0)", shape: [shape[0]]) }
     }
 
