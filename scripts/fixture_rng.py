@@ -51,6 +51,10 @@ RULES = [
     {"suffix": ".m.bn.weight", "lo": 0.3, "hi": 0.8},
     {"suffix": ".pw2.bn.weight", "lo": 0.3, "hi": 0.8},
     {"suffix": ".proj.1.bn.weight", "lo": 0.3, "hi": 0.8},
+    # EfficientFormerV2: the same for the last BatchNorm of its FFN and attention branches (with
+    # the generic range efficientformerv2_l's 35 blocks grew the logits to ~500).
+    {"suffix": ".mlp.fc2.bn.weight", "lo": 0.3, "hi": 0.8},
+    {"suffix": ".token_mixer.proj.bn.weight", "lo": 0.3, "hi": 0.8},
     {"suffix": ".bn.weight", "lo": 0.4, "hi": 1.2},
     {"suffix": ".bn.bias", "lo": -0.3, "hi": 0.3},
     {"suffix": "attention_biases", "lo": -2.0, "hi": 2.0},

@@ -14,7 +14,8 @@ float tensors in timm's state-dict order as ``zoo/<model>.tensors.json`` (one fi
 per model, so architectures added side by side never edit the same fixture file). Cases at another input size build the model with
 ``dynamic_img_size=True``, so timm resamples the position embedding (bicubic, antialiased) as a
 user running the model at that size gets (Swin: ``img_size=``, the size timm builds its windows and
-masks for). Cases of the "Which Transformer to Favor" benchmark's
+masks for; EfficientFormerV2: ``img_size`` in the case, recorded in its JSON, since its attention
+bias tables are sized by it and the test must build that configuration). Cases of the "Which Transformer to Favor" benchmark's
 models (``bench=True``) need ``--bench-src`` (a checkout of tobna/WhatTransformerToFavor, see
 bench_models.py); at another input size they are resized with the benchmark's own
 ``set_image_res`` after the weights are filled, as the benchmark evaluates them. The generator rules stay in Fixtures/manifest.json
@@ -134,6 +135,19 @@ CASES = [
          width=224, weight_seed=69, layout="official"),
     dict(name="swin_base_224_b1", model="swin_base_patch4_window7_224", batch=1, height=224, width=224,
          weight_seed=59),
+    # EfficientFormerV2's attention biases are tables over the maps of timm's img_size: another
+    # size is another model (``img_size``, recorded in the case so the test builds that config;
+    # stage 2's maps, img_size / 16 rounded up, must have even sides).
+    dict(name="efficientformerv2_s0_224_b2", model="efficientformerv2_s0", batch=2, height=224, width=224,
+         weight_seed=70, features=True),
+    dict(name="efficientformerv2_s0_192x160_b1", model="efficientformerv2_s0", batch=1, height=192, width=160,
+         weight_seed=71, img_size=[192, 160]),
+    dict(name="efficientformerv2_s1_224_b1", model="efficientformerv2_s1", batch=1, height=224, width=224,
+         weight_seed=72),
+    dict(name="efficientformerv2_s2_224_b1", model="efficientformerv2_s2", batch=1, height=224, width=224,
+         weight_seed=73),
+    dict(name="efficientformerv2_l_224_b1", model="efficientformerv2_l", batch=1, height=224, width=224,
+         weight_seed=74),
 ]
 
 
@@ -165,8 +179,9 @@ def run_case(case: dict, out_dir: str) -> dict:
     import timm
 
     name = case["name"]
+    kwargs = dict(case.get("kwargs", {}), **({"img_size": tuple(case["img_size"])} if "img_size" in case else {}))
     model = (bench_models.create(case["model"]) if case.get("bench")
-             else timm.create_model(case["model"], pretrained=False, **case.get("kwargs", {})).eval())
+             else timm.create_model(case["model"], pretrained=False, **kwargs).eval())
     entries = mf.float_entries(model)
     for tensor, _ in entries:
         fixture_rng.rule_for(tensor)  # every tensor has a rule
@@ -236,9 +251,10 @@ def run_case(case: dict, out_dir: str) -> dict:
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
         **({"matching_margin": case["matching_margin"]} if "matching_margin" in case else {}),
         **({"routing_margin": case["routing_margin"]} if "routing_margin" in case else {}),
+        **({"img_size": case["img_size"]} if "img_size" in case else {}),
         "reference": (f"WhatTransformerToFavor {case['model']}" + (f" set_image_res({h})" if h != 224 else "")
                       if case.get("bench") else
-                      f"timm {case['model']}" + (f" {case['kwargs']}" if case.get("kwargs") else "")),
+                      f"timm {case['model']}" + (f" {kwargs}" if kwargs else "")),
     }
 
 

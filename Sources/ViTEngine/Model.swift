@@ -77,6 +77,9 @@ public final class Model: Sendable {
         case .swinTransformer(let config):
             try config.validate(model: info.name)
             built = SwinTransformer(config: config, tensors: tensors)
+        case .efficientFormerV2(let config):
+            try config.validate(model: info.name)
+            built = EfficientFormerV2(config: config, tensors: tensors)
         }
         if let error = tensors.firstError { throw error }
         architecture = built
@@ -93,6 +96,7 @@ public final class Model: Sendable {
         case .caiT: CaiT.checkpointKey
         case .xcit: XCiT.checkpointKey
         case .swinTransformer: SwinTransformer.checkpointKeyMap(names: file.names)
+        case .efficientFormerV2: EfficientFormerV2.checkpointKey
         }
     }
 
@@ -117,6 +121,7 @@ public final class Model: Sendable {
         case .caiT(let config): CaiT.tensorSpec(config)
         case .xcit(let config): XCiT.tensorSpec(config)
         case .swinTransformer(let config): SwinTransformer.tensorSpec(config)
+        case .efficientFormerV2(let config): EfficientFormerV2.tensorSpec(config)
         }
     }
 

@@ -28,6 +28,13 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// EfficientFormerV2's feature-map attention (query-row blocks of one image), upsampling and
+    /// in-place depthwise residuals keep the rule at its one input size.
+    func testEfficientFormerV2IsBitIdenticalForAnyThreadCountAndBatch() throws {
+        try checkThreadCountsAgree(model: "efficientformerv2_s0", height: 224, width: 224, seed: 9)
+        try checkBatchingAgrees(model: "efficientformerv2_s0", height: 224, width: 224, seed: 10)
+    }
+
     private func model(_ name: String, seed: UInt64) throws -> Model {
         let info = try ModelRegistry.model(named: name)
         let dir = try Fixtures.temporaryDirectory()

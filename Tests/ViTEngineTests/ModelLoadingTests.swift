@@ -51,6 +51,29 @@ final class ModelLoadingTests: XCTestCase {
         }
     }
 
+    /// EfficientFormerV2: another size of the family is named; a checkpoint built for another
+    /// img_size (bias tables over other maps) fits no registered model and names the tensor.
+    func testEfficientFormerV2CheckpointOfAnotherSizeOrResolution() throws {
+        let path = directory.appendingPathComponent("s1.safetensors").path
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: ModelRegistry.model(named: "efficientformerv2_s1"),
+                                                            seed: 1), to: path)
+        assertError(try Model(info: ModelRegistry.model(named: "efficientformerv2_s0"), weights: SafeTensorsFile(path: path))) { e in
+            guard case let .wrongModel(_, asked, matches) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(asked, "efficientformerv2_s0")
+            XCTAssertEqual(matches, ["efficientformerv2_s1"])
+        }
+        var info = try ModelRegistry.model(named: "efficientformerv2_s0")
+        guard case .efficientFormerV2(var config) = info.architecture else { return XCTFail("\(info.architecture)") }
+        config.imgSize = [192, 160]
+        info.architecture = .efficientFormerV2(config)
+        let other = directory.appendingPathComponent("s0_192x160.safetensors").path
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 1), to: other)
+        assertError(try Model(info: ModelRegistry.model(named: "efficientformerv2_s0"), weights: SafeTensorsFile(path: other))) { e in
+            XCTAssertEqual(e, .shapeMismatch(tensor: "stages.2.blocks.4.token_mixer.attention_biases", expected: [8, 49],
+                                             found: [8, 30], path: other))
+        }
+    }
+
     func testMissingTensorsAreNamed() {
         let dropped = ["stages.0.blocks.0.mixer.m.attn.attention_biases", "head.bn.running_var"]
         assertError(try load(weights().filter { !dropped.contains($0.name) })) { e in
@@ -150,6 +173,15 @@ final class ModelLoadingTests: XCTestCase {
             XCTAssertEqual(error as? EngineError, .invalidInputShape(
                 expected: "[N ≥ 1, 3, H, W] with 224×224 only: the token-mixing MLPs are sized for 196 tokens",
                 found: [1, 3, 160, 224]))
+        }
+        // EfficientFormerV2's attention biases are tables over the maps of its img_size.
+        let former = try Model.placeholder(ModelRegistry.model(named: "efficientformerv2_s0"))
+        XCTAssertNoThrow(try former.makeSession(batch: 2, height: 224, width: 224))
+        XCTAssertThrowsError(try former.makeSession(batch: 1, height: 256, width: 224)) { error in
+            XCTAssertEqual(error as? EngineError, .invalidInputShape(
+                expected: "[N ≥ 1, 3, H, W] with 224×224 only: the attention biases are sized for that input's maps "
+                    + "(timm's img_size)",
+                found: [1, 3, 256, 224]))
         }
         let vit = try Model.placeholder(ModelRegistry.model(named: "vit_tiny_patch16_224"))
         XCTAssertThrowsError(try vit.makeSession(batch: 1, height: 8, width: 224)) { error in

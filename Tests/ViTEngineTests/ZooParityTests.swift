@@ -20,6 +20,8 @@ final class ZooParityTests: XCTestCase {
         "linear_tiny_224_b2", "linear_tiny_160_b1", "linear_small_224_b1",
         "synthesizer_fd_tiny_224_b2", "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_224_b2",
         "synthesizer_fr_tiny_160_b1", "switch_tiny_224_b2", "switch_tiny_160_b1",
+        "efficientformerv2_s0_224_b2", "efficientformerv2_s0_192x160_b1", "efficientformerv2_s1_224_b1",
+        "efficientformerv2_s2_224_b1", "efficientformerv2_l_224_b1",
     ]
 
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
@@ -91,4 +93,14 @@ final class ZooParityTests: XCTestCase {
     /// (inputs whose every router choice is at least 1e-4 from a tie, see make_zoo_fixtures.py).
     func testSwitchTiny() throws { try checkParity("switch_tiny_224_b2") }
     func testSwitchTinyAt160() throws { try checkParity("switch_tiny_160_b1") }
+    /// Talking-heads attention with relative-offset biases (stage 2 at half resolution, upsampled
+    /// bilinearly), the downsampling attention with strided queries, the FFN's depthwise conv,
+    /// LayerScale, and the two heads averaged.
+    func testEfficientFormerV2S0() throws { try checkParity("efficientformerv2_s0_224_b2") }
+    /// timm's `img_size=(192, 160)`: bias tables over 6×5 (stage 2, strided), 12×10 → 6×5 and
+    /// 6×5 maps — another model, as in timm, which runs no other size with the same tensors.
+    func testEfficientFormerV2S0At192x160() throws { try checkParity("efficientformerv2_s0_192x160_b1") }
+    func testEfficientFormerV2S1() throws { try checkParity("efficientformerv2_s1_224_b1") }
+    func testEfficientFormerV2S2() throws { try checkParity("efficientformerv2_s2_224_b1") }
+    func testEfficientFormerV2L() throws { try checkParity("efficientformerv2_l_224_b1") }
 }

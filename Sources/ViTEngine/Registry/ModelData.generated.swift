@@ -1365,6 +1365,138 @@ enum ModelData {
         "timm": "https://huggingface.co/timm/swin_base_patch4_window7_224.ms_in1k/resolve/main/model.safetensors",
         "timm_hub_id": "timm/swin_base_patch4_window7_224.ms_in1k"
       }
+    },
+    {
+      "name": "efficientformerv2_s0",
+      "aliases": ["efficientformerv2-s0", "effformerv2_s0"],
+      "family": "efficientformerv2",
+      "taxonomy": "hybrid attention-CNN (EfficientFormerV2)",
+      "efficientformerv2": {
+        "depths": [2, 2, 6, 4],
+        "embed_dims": [32, 48, 96, 176],
+        "mlp_ratios": [[4.0, 4.0], [4.0, 4.0], [4.0, 3.0, 3.0, 3.0, 4.0, 4.0], [4.0, 3.0, 3.0, 4.0]],
+        "num_vit": 2,
+        "img_size": [224, 224],
+        "distillation": true,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.95,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 76.102,
+        "params_millions": 3.6,
+        "gmacs": 0.4,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: efficientformerv2_s0.snap_dist_in1k at 224x224, top-1 76.102, param_count 3.6; the authors' README gives 75.7 / 76.2 for their 300/450-epoch weights); GMACs: snap-research/EfficientFormer README, table 'Classification on ImageNet-1K' (MACs 0.40B; Li et al., Rethinking Vision Transformers for MobileNet Size and Speed, ICCV 2023)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/efficientformerv2_s0.snap_dist_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/efficientformerv2_s0.snap_dist_in1k"
+      }
+    },
+    {
+      "name": "efficientformerv2_s1",
+      "aliases": ["efficientformerv2-s1", "effformerv2_s1"],
+      "family": "efficientformerv2",
+      "taxonomy": "hybrid attention-CNN (EfficientFormerV2)",
+      "efficientformerv2": {
+        "depths": [3, 3, 9, 6],
+        "embed_dims": [32, 48, 120, 224],
+        "mlp_ratios": [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0], [4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 4.0, 4.0, 4.0], [4.0, 4.0, 3.0, 3.0, 4.0, 4.0]],
+        "num_vit": 2,
+        "img_size": [224, 224],
+        "distillation": true,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.95,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 79.684,
+        "params_millions": 6.19,
+        "gmacs": 0.65,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: efficientformerv2_s1.snap_dist_in1k at 224x224, top-1 79.684, param_count 6.19; the authors' README gives 79.0 / 79.7 for their 300/450-epoch weights); GMACs: snap-research/EfficientFormer README, table 'Classification on ImageNet-1K' (MACs 0.65B; Li et al., Rethinking Vision Transformers for MobileNet Size and Speed, ICCV 2023)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/efficientformerv2_s1.snap_dist_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/efficientformerv2_s1.snap_dist_in1k"
+      }
+    },
+    {
+      "name": "efficientformerv2_s2",
+      "aliases": ["efficientformerv2-s2", "effformerv2_s2"],
+      "family": "efficientformerv2",
+      "taxonomy": "hybrid attention-CNN (EfficientFormerV2)",
+      "efficientformerv2": {
+        "depths": [4, 4, 12, 8],
+        "embed_dims": [32, 64, 144, 288],
+        "mlp_ratios": [[4.0, 4.0, 4.0, 4.0], [4.0, 4.0, 4.0, 4.0], [4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 4.0, 4.0, 4.0, 4.0], [4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 4.0, 4.0]],
+        "num_vit": 4,
+        "img_size": [224, 224],
+        "distillation": true,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.95,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 82.156,
+        "params_millions": 12.71,
+        "gmacs": 1.25,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: efficientformerv2_s2.snap_dist_in1k at 224x224, top-1 82.156, param_count 12.71; the authors' README gives 81.6 / 82.0 for their 300/450-epoch weights); GMACs: snap-research/EfficientFormer README, table 'Classification on ImageNet-1K' (MACs 1.25B; Li et al., Rethinking Vision Transformers for MobileNet Size and Speed, ICCV 2023)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/efficientformerv2_s2.snap_dist_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/efficientformerv2_s2.snap_dist_in1k"
+      }
+    },
+    {
+      "name": "efficientformerv2_l",
+      "aliases": ["efficientformerv2-l", "effformerv2_l"],
+      "family": "efficientformerv2",
+      "taxonomy": "hybrid attention-CNN (EfficientFormerV2)",
+      "efficientformerv2": {
+        "depths": [5, 5, 15, 10],
+        "embed_dims": [40, 80, 192, 384],
+        "mlp_ratios": [[4.0, 4.0, 4.0, 4.0, 4.0], [4.0, 4.0, 4.0, 4.0, 4.0], [4.0, 4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 4.0, 4.0, 4.0, 4.0], [4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 4.0, 4.0, 4.0]],
+        "num_vit": 6,
+        "img_size": [224, 224],
+        "distillation": true,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.95,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 83.642,
+        "params_millions": 26.32,
+        "gmacs": 2.56,
+        "source": "timm's ImageNet-1k validation results (results/results-imagenet.csv: efficientformerv2_l.snap_dist_in1k at 224x224, top-1 83.642, param_count 26.32; the authors' README gives 83.3 / 83.5 for their 300/450-epoch weights); GMACs: snap-research/EfficientFormer README, table 'Classification on ImageNet-1K' (MACs 2.56B; Li et al., Rethinking Vision Transformers for MobileNet Size and Speed, ICCV 2023)"
+      },
+      "weights": {
+        "timm": "https://huggingface.co/timm/efficientformerv2_l.snap_dist_in1k/resolve/main/model.safetensors",
+        "timm_hub_id": "timm/efficientformerv2_l.snap_dist_in1k"
+      }
     }
   ]
 }

@@ -64,6 +64,7 @@ public enum ArchitectureConfig: Sendable, Equatable {
     case caiT(CaiTConfig)
     case xcit(XCiTConfig)
     case swinTransformer(SwinTransformerConfig)
+    case efficientFormerV2(EfficientFormerV2Config)
 }
 
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
@@ -84,7 +85,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey {
         case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, swin, preprocess, published, weights
         case linformer, fnet, tome, linear
-        case switchViT = "switch", synthesizer
+        case switchViT = "switch", synthesizer, efficientformerv2
     }
 
     public init(from decoder: Decoder) throws {
@@ -121,6 +122,8 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .visionTransformer(config)
         case "swin":
             architecture = .swinTransformer(try c.decode(SwinTransformerConfig.self, forKey: .swin))
+        case "efficientformerv2":
+            architecture = .efficientFormerV2(try c.decode(EfficientFormerV2Config.self, forKey: .efficientformerv2))
         default:
             throw DecodingError.dataCorruptedError(forKey: .family, in: c,
                                                    debugDescription: "unknown model family '\(family)'")

@@ -91,9 +91,12 @@ struct FixtureCase: Decodable {
     var features: String?
     var maxAbsLogit: Double
     var top5: [[Int]]
+    /// The `img_size` timm built the reference with, when the model's tensors depend on it
+    /// (EfficientFormerV2's attention bias tables): the test builds that configuration.
+    var imgSize: [Int]?
 
     enum CodingKeys: String, CodingKey {
-        case name, model, batch, height, width, layout, logits, features, top5
+        case name, model, batch, height, width, layout, logits, features, top5, imgSize = "img_size"
         case weightSeed = "weight_seed", weightRounding = "weight_rounding", inputSeed = "input_seed"
         case weightsFile = "weights_file", creamKeys = "cream_keys", layoutKeys = "layout_keys"
         case maxAbsLogit = "max_abs_logit"

@@ -7,7 +7,14 @@ extension XCTestCase {
     /// top-5 classes in the same order.
     func checkParity(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let c = Fixtures.fixtureCase(name)
-        let info = try ModelRegistry.model(named: c.model)
+        var info = try ModelRegistry.model(named: c.model)
+        if let size = c.imgSize {
+            guard case .efficientFormerV2(var config) = info.architecture else {
+                return XCTFail("\(name): img_size given for a model whose tensors do not depend on it", file: file, line: line)
+            }
+            config.imgSize = size
+            info.architecture = .efficientFormerV2(config)
+        }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
 
