@@ -167,34 +167,31 @@ final class ModelLoadingTests: XCTestCase {
     /// Architectures tied to one input size (MLP-Mixer's token MLPs) or to a minimum (one ViT
     /// patch) say so instead of running a graph that does not fit.
     func testSizesAnArchitectureCannotRunAreRefused() throws {
-        let mixer = try Model.placeholder(ModelRegistry.model(named: "mixer_b16_224"))
-        XCTAssertNoThrow(try mixer.makeSession(batch: 1, height: 224, width: 224))
-        XCTAssertThrowsError(try mixer.makeSession(batch: 1, height: 160, width: 224)) { error in
-            XCTAssertEqual(error as? EngineError, .invalidInputShape(
-                expected: "[N ≥ 1, 3, H, W] with 224×224 only: the token-mixing MLPs are sized for 196 tokens",
-                found: [1, 3, 160, 224]))
-        }
+        try assertRefused("mixer_b16_224", runs: (224, 224), refuses: (160, 224),
+                          "224×224 only: the token-mixing MLPs are sized for 196 tokens")
         // EfficientFormerV2's attention biases are tables over the maps of its img_size.
-        let former = try Model.placeholder(ModelRegistry.model(named: "efficientformerv2_s0"))
-        XCTAssertNoThrow(try former.makeSession(batch: 2, height: 224, width: 224))
-        XCTAssertThrowsError(try former.makeSession(batch: 1, height: 256, width: 224)) { error in
-            XCTAssertEqual(error as? EngineError, .invalidInputShape(
-                expected: "[N ≥ 1, 3, H, W] with 224×224 only: the attention biases are sized for that input's maps "
-                    + "(timm's img_size)",
-                found: [1, 3, 256, 224]))
-        }
+        try assertRefused("efficientformerv2_s0", runs: (224, 224), refuses: (256, 224),
+                          "224×224 only: the attention biases are sized for that input's maps (timm's img_size)")
         let vit = try Model.placeholder(ModelRegistry.model(named: "vit_tiny_patch16_224"))
         XCTAssertThrowsError(try vit.makeSession(batch: 1, height: 8, width: 224)) { error in
             guard case .invalidInputShape? = error as? EngineError else { return XCTFail("\(error)") }
         }
         // Swin's last stage (H/32 rounded up) must hold a 7×7 window for the trained bias tables.
-        let swin = try Model.placeholder(ModelRegistry.model(named: "swin_tiny_patch4_window7_224"))
-        XCTAssertNoThrow(try swin.makeSession(batch: 1, height: 196, width: 301))
-        XCTAssertThrowsError(try swin.makeSession(batch: 1, height: 192, width: 224)) { error in
-            XCTAssertEqual(error as? EngineError, .invalidInputShape(
-                expected: "[N ≥ 1, 3, H, W] with H, W ≥ 196: every stage must hold a 7×7 window (the last stage's "
-                    + "map is H/32 rounded up); a smaller window would need a resized relative-position table",
-                found: [1, 3, 192, 224]))
+        try assertRefused("swin_tiny_patch4_window7_224", runs: (196, 301), refuses: (192, 224),
+                          "H, W ≥ 196: every stage must hold a 7×7 window (the last stage's map is H/32 rounded up); "
+                              + "a smaller window would need a resized relative-position table")
+    }
+
+    /// `model` plans a session at `runs` and refuses `refuses` with `[N ≥ 1, 3, H, W] with` + `problem`.
+    private func assertRefused(_ model: String, runs: (Int, Int), refuses: (Int, Int), _ problem: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let placeholder = try Model.placeholder(ModelRegistry.model(named: model))
+        XCTAssertNoThrow(try placeholder.makeSession(batch: 1, height: runs.0, width: runs.1), file: file, line: line)
+        XCTAssertThrowsError(try placeholder.makeSession(batch: 1, height: refuses.0, width: refuses.1),
+                             file: file, line: line) { error in
+            XCTAssertEqual(error as? EngineError, .invalidInputShape(expected: "[N ≥ 1, 3, H, W] with " + problem,
+                                                                      found: [1, 3, refuses.0, refuses.1]),
+                           file: file, line: line)
         }
     }
 

@@ -5,17 +5,13 @@ import CKernels
 /// element comes from the same arithmetic whatever the batch size or thread count.
 extension Executor {
     func runFeatureMapLayer(_ node: Node, scratch: UnsafeMutablePointer<Float>) {
-        let inShape = graph.values[node.input.index].shape
-        let outShape = graph.values[node.output.index].shape
-        let x = UnsafePointer(pointer(node.input))
-        let out = pointer(node.output)
-        let batch = inShape[0]
-        let inImage = inShape.dropFirst().reduce(1, *), outImage = outShape.dropFirst().reduce(1, *)
-        let p = parameters, scratchStride = node.scratchCount
+        let b = buffers(of: node)
+        let (inShape, outShape, x, out, inImage, outImage) = (b.inShape, b.outShape, b.x, b.out, b.inImage, b.outImage)
+        let batch = b.batch, p = parameters, scratchStride = node.scratchCount
 
         switch node.operation {
         case let .featureMapAttention(a):
-            let keys = UnsafePointer(pointer(node.auxiliary[0])), values = UnsafePointer(pointer(node.auxiliary[1]))
+            let keys = b.auxiliary[0], values = b.auxiliary[1]
             let queryCount = inShape[1] * inShape[2], keyCount = graph.values[node.auxiliary[0].index].rowsPerImage
             let keyWidth = a.heads * a.keyDim, valueWidth = a.heads * a.valueDim
             let mixing = a.mixScores.flatMap { s in

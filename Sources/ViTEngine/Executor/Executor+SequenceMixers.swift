@@ -3,15 +3,11 @@
 /// element comes from the same arithmetic whatever the batch size or thread count.
 extension Executor {
     func run(_ mixer: SequenceMixer, node: Node, scratch: UnsafeMutablePointer<Float>) {
-        let inShape = graph.values[node.input.index].shape
-        let outShape = graph.values[node.output.index].shape
-        let x = UnsafePointer(pointer(node.input))
-        let out = pointer(node.output)
-        let residual = node.residual.map { UnsafePointer(pointer($0)) }
-        let batch = inShape[0], tokens = inShape[1]
-        let inImage = inShape.dropFirst().reduce(1, *), outImage = outShape.dropFirst().reduce(1, *)
+        let b = buffers(of: node)
+        let (inShape, outShape, x, out, inImage, outImage) = (b.inShape, b.outShape, b.x, b.out, b.inImage, b.outImage)
+        let residual = b.residual, auxiliary = b.auxiliary
+        let batch = b.batch, tokens = inShape[1]
         let scratchStride = node.scratchCount
-        let auxiliary = node.auxiliary.map { UnsafePointer(pointer($0)) }
         let outTokens = outShape[1]
 
         switch mixer {

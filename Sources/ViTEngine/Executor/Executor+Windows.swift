@@ -3,12 +3,9 @@
 /// the same arithmetic whatever the batch size or thread count.
 extension Executor {
     func runWindowed(_ node: Node, scratch: UnsafeMutablePointer<Float>) {
-        let inShape = graph.values[node.input.index].shape
-        let outShape = graph.values[node.output.index].shape
-        let x = UnsafePointer(pointer(node.input))
-        let out = pointer(node.output)
-        let batch = inShape[0], height = inShape[1], width = inShape[2]
-        let inImage = inShape.dropFirst().reduce(1, *), outImage = outShape.dropFirst().reduce(1, *)
+        let b = buffers(of: node)
+        let (inShape, outShape, x, out, inImage, outImage) = (b.inShape, b.outShape, b.x, b.out, b.inImage, b.outImage)
+        let batch = b.batch, height = inShape[1], width = inShape[2]
         let p = parameters, scratchStride = node.scratchCount
 
         switch node.operation {

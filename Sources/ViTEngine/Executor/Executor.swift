@@ -74,6 +74,28 @@ final class Executor {
         return arena.baseAddress! + plan.valueOffsets[v.index]
     }
 
+    /// What a dispatch reads of a node: its shapes, buffers and per-image sizes.
+    struct NodeBuffers {
+        let inShape: [Int]
+        let outShape: [Int]
+        let x: UnsafePointer<Float>
+        let out: UnsafeMutablePointer<Float>
+        let residual: UnsafePointer<Float>?
+        let auxiliary: [UnsafePointer<Float>]
+        /// Floats of one image of the input and of the output.
+        let inImage: Int
+        let outImage: Int
+        var batch: Int { inShape[0] }
+    }
+
+    func buffers(of node: Node) -> NodeBuffers {
+        let inShape = graph.values[node.input.index].shape, outShape = graph.values[node.output.index].shape
+        return NodeBuffers(inShape: inShape, outShape: outShape, x: UnsafePointer(pointer(node.input)),
+                           out: pointer(node.output), residual: node.residual.map { UnsafePointer(pointer($0)) },
+                           auxiliary: node.auxiliary.map { UnsafePointer(pointer($0)) },
+                           inImage: inShape.dropFirst().reduce(1, *), outImage: outShape.dropFirst().reduce(1, *))
+    }
+
     /// Runs one node as independent work items spread over the pool. Each output element is
     /// computed by the same arithmetic however the layer is cut (by per-image shape alone, or, for
     /// the 1×1 GEMMs, by rows that never split a sum), never depending on the thread count, so an
