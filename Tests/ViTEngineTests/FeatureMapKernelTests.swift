@@ -1,0 +1,84 @@
+import CKernels
+import XCTest
+
+/// The depthwise kernel with its residual in place (the planner writes a node's output over a
+/// residual that dies there) and the bilinear 2× upsampling, against the definitions in Double,
+/// on the AVX-512 and the portable path.
+final class FeatureMapKernelTests: XCTestCase {
+    private func values(_ count: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<count).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s >> 11) % 2000) / 1000 - 1
+        }
+    }
+
+    /// Stride 1 and 2, 70 channels (a 64-channel block and a tail), residual in place.
+    func testDepthwiseResidualInPlace() {
+        let (h, w, c, k) = (7, 6, 70, 3)
+        let x = values(h * w * c, seed: 1), weight = values(k * k * c, seed: 2), bias = values(c, seed: 3)
+        for stride in [1, 2] {
+            let oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1
+            let residual = values(oh * ow * c, seed: 4)
+            for portable in [false, true] {
+                vit_kernels_use_portable(portable ? 1 : 0)
+                defer { vit_kernels_use_portable(0) }
+                var out = residual
+                out.withUnsafeMutableBufferPointer { o in
+                    vit_depthwise_hwc(x, Int32(h), Int32(w), Int32(c), weight, bias, Int32(k), Int32(stride),
+                                      Int32(VIT_ACT_IDENTITY), nil, nil, UnsafePointer(o.baseAddress), o.baseAddress,
+                                      0, Int32(oh))
+                }
+                var worst = 0.0
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        for ch in 0..<c {
+                            var v = Double(bias[ch]) + Double(residual[(oy * ow + ox) * c + ch])
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let iy = oy * stride - 1 + ky, ix = ox * stride - 1 + kx
+                                    guard (0..<h).contains(iy), (0..<w).contains(ix) else { continue }
+                                    v += Double(x[(iy * w + ix) * c + ch]) * Double(weight[(ky * k + kx) * c + ch])
+                                }
+                            }
+                            worst = max(worst, abs(v - Double(out[(oy * ow + ox) * c + ch])))
+                        }
+                    }
+                }
+                XCTAssertLessThan(worst, 1e-5, "stride \(stride) portable=\(portable)")
+            }
+        }
+    }
+
+    /// PyTorch's `F.interpolate(scale_factor=2, mode='bilinear', align_corners=False)`: source
+    /// coordinate (o + 0.5) / 2 − 0.5 clamped to [0, size − 1].
+    func testUpsampleMatchesBilinearDefinition() {
+        let (h, w, c) = (5, 4, 19)
+        let x = values(h * w * c, seed: 5)
+        func taps(_ o: Int, _ size: Int) -> (Int, Int, Double) {
+            let source = max((Double(o) + 0.5) / 2 - 0.5, 0)
+            let i0 = Int(source)
+            return (i0, min(i0 + 1, size - 1), source - Double(i0))
+        }
+        for portable in [false, true] {
+            vit_kernels_use_portable(portable ? 1 : 0)
+            defer { vit_kernels_use_portable(0) }
+            var out = [Float](repeating: .nan, count: 4 * h * w * c)
+            vit_upsample2x_bilinear_hwc(x, Int32(h), Int32(w), Int32(c), Int32(VIT_ACT_IDENTITY), &out, 0, Int32(2 * h))
+            var worst = 0.0
+            for oy in 0..<(2 * h) {
+                let (y0, y1, ly) = taps(oy, h)
+                for ox in 0..<(2 * w) {
+                    let (x0, x1, lx) = taps(ox, w)
+                    for ch in 0..<c {
+                        func at(_ y: Int, _ x_: Int) -> Double { Double(x[(y * w + x_) * c + ch]) }
+                        let v = (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1))
+                            + ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1))
+                        worst = max(worst, abs(v - Double(out[(oy * 2 * w + ox) * c + ch])))
+                    }
+                }
+            }
+            XCTAssertLessThan(worst, 1e-6, "portable=\(portable)")
+        }
+    }
+}
