@@ -22,7 +22,7 @@ public enum NPY {
     /// - Throws: ``EngineError/fileUnreadable(path:reason:)`` if the file cannot be read,
     ///   ``EngineError/invalidNPY(path:reason:)`` if it is malformed or holds another dtype.
     public static func read(path: String) throws(EngineError) -> Tensor {
-        try read(data: readFileMapped(path), path: path)
+        try read(data: MappedFile(path: path).data, path: path)
     }
 
     /// Parses `.npy` bytes already in memory.

@@ -41,6 +41,7 @@ public struct SafeTensorsFile: Sendable {
     public let dataSectionOffset: Int
 
     private let storage: Data
+    private let mapping: MappedFile?
     private let tensors: [String: TensorInfo]
 
     /// Opens and validates the safetensors file at `path`, memory-mapping it so that large
@@ -49,7 +50,8 @@ public struct SafeTensorsFile: Sendable {
     /// - Throws: ``EngineError/fileUnreadable(path:reason:)`` if the file cannot be read,
     ///   ``EngineError/invalidSafetensors(path:reason:)`` if it is malformed.
     public init(path: String) throws(EngineError) {
-        try self.init(data: readFileMapped(path), path: path)
+        let file = try MappedFile(path: path)
+        try self.init(data: file.data, path: path, mapping: file)
     }
 
     /// Parses and validates safetensors bytes already in memory.
@@ -59,6 +61,12 @@ public struct SafeTensorsFile: Sendable {
     ///   - path: Where the bytes came from; only used in error messages.
     /// - Throws: ``EngineError/invalidSafetensors(path:reason:)`` if the bytes are malformed.
     public init(data: Data, path: String) throws(EngineError) {
+        try self.init(data: data, path: path, mapping: nil)
+    }
+
+    /// `mapping` is the file `data` views, if it was mapped: ``floats(_:)`` gives each tensor's
+    /// pages back once it has copied them, so loading never holds the whole file resident.
+    init(data: Data, path: String, mapping: MappedFile?) throws(EngineError) {
         func invalid(_ reason: String) -> EngineError { .invalidSafetensors(path: path, reason: reason) }
 
         guard data.count >= 8 else {
@@ -103,6 +111,7 @@ public struct SafeTensorsFile: Sendable {
 
         self.path = path
         self.storage = data
+        self.mapping = mapping
         self.tensors = tensors
         self.names = tensors.keys.sorted()
         self.metadata = metadata
@@ -121,6 +130,7 @@ public struct SafeTensorsFile: Sendable {
     ///   ``EngineError/unsupportedDType(tensor:dtype:path:)`` for any other dtype.
     public func floats(_ name: String) throws(EngineError) -> [Float] {
         guard let info = tensors[name] else { throw .missingTensors(names: [name], path: path) }
+        defer { mapping?.finishedReading(byteCount: info.byteRange.count) }
         switch info.dtype {
         case "F32":
             #if _endian(little)

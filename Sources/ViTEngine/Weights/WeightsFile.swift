@@ -10,19 +10,25 @@ public enum WeightsFile {
     ///   (``EngineError/invalidSafetensors(path:reason:)``, ``EngineError/invalidCheckpoint(path:reason:)``,
     ///   ``EngineError/forbiddenPickleGlobal(path:global:)``).
     public static func open(path: String) throws(EngineError) -> any TensorSource {
-        try open(data: readFileMapped(path), path: path)
+        let file = try MappedFile(path: path)
+        return try open(data: file.data, path: path, mapping: file)
     }
 
     /// Decodes weights already in memory, in either format; `path` is only used in error messages.
     public static func open(data: Data, path: String) throws(EngineError) -> any TensorSource {
-        if ZipArchive.looksLikeZip(data) { return try TorchCheckpoint(data: data, path: path) }
+        try open(data: data, path: path, mapping: nil)
+    }
+
+    /// `mapping` is the file `data` views, if it was mapped: readers give its pages back as they go.
+    static func open(data: Data, path: String, mapping: MappedFile?) throws(EngineError) -> any TensorSource {
+        if ZipArchive.looksLikeZip(data) { return try TorchCheckpoint(data: data, path: path, mapping: mapping) }
         // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) writes a bare
         // pickle stream, which starts with the PROTO opcode; say so rather than "bad safetensors".
         if data.first == 0x80 {
             throw .invalidCheckpoint(path: path, reason: "it is a legacy (pre-1.6, non-zip) torch.save file, which is not "
                                      + "supported; re-save it with a current PyTorch or convert it with scripts/convert_checkpoint.py")
         }
-        return try SafeTensorsFile(data: data, path: path)
+        return try SafeTensorsFile(data: data, path: path, mapping: mapping)
     }
 }
 

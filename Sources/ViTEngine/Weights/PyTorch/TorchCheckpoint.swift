@@ -34,12 +34,19 @@ public struct TorchCheckpoint: TensorSource {
     /// - Throws: ``EngineError/fileUnreadable(path:reason:)``,
     ///   ``EngineError/invalidCheckpoint(path:reason:)`` or ``EngineError/forbiddenPickleGlobal(path:global:)``.
     public init(path: String) throws(EngineError) {
-        try self.init(data: readFileMapped(path), path: path)
+        let file = try MappedFile(path: path)
+        try self.init(data: file.data, path: path, mapping: file)
     }
 
     /// Decodes checkpoint bytes already in memory; `path` is only used in error messages.
     public init(data: Data, path: String) throws(EngineError) {
-        let archive = try ZipArchive(data: data, path: path)
+        try self.init(data: data, path: path, mapping: nil)
+    }
+
+    /// `mapping` is the file `data` views, if it was mapped: members' pages are given back once
+    /// checked and once read, so opening and loading never hold the whole file resident.
+    init(data: Data, path: String, mapping: MappedFile?) throws(EngineError) {
+        let archive = try ZipArchive(data: data, path: path, mapping: mapping)
         // torch.save names the top folder after the file; the pickle is the one data.pkl under it.
         let pickles = archive.entries.filter { entry in
             let parts = entry.name.split(separator: "/", omittingEmptySubsequences: false)
@@ -52,11 +59,15 @@ public struct TorchCheckpoint: TensorSource {
         }
         // Check every member's CRC-32 once, here: a corrupt or tampered file fails on opening, and
         // reading tensors later (several may share one storage) re-reads nothing.
-        for entry in archive.entries where entry != pickle { _ = try archive.contents(of: entry) }
+        for entry in archive.entries where entry != pickle {
+            _ = try archive.contents(of: entry)
+            archive.finishedReading(entry)
+        }
         let prefix = String(pickle.name.dropLast("data.pkl".count))
         var unpickler = Unpickler(bytes: try archive.contents(of: pickle), path: path,
                                   resolver: TorchPickleResolver(archive: archive, prefix: prefix))
         let root = try unpickler.load()
+        archive.releaseResidentPages()  // the pickle and the central directory are parsed
         let heap = unpickler.heap
 
         func invalid(_ reason: String) -> EngineError { .invalidCheckpoint(path: path, reason: reason) }
@@ -116,6 +127,7 @@ public struct TorchCheckpoint: TensorSource {
         case .i64, .i32: throw .unsupportedDType(tensor: name, dtype: tensor.storage.dtype.rawValue, path: path)
         }
         let storage = archive.bytes(of: tensor.storage.entry)  // CRC checked on opening
+        defer { archive.finishedReading(tensor.storage.entry) }
         let count = tensor.shape.reduce(1, *)
         return storage.withUnsafeBytes { raw in
             [Float](unsafeUninitializedCapacity: count) { buffer, initialized in

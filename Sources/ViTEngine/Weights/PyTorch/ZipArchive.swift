@@ -35,11 +35,16 @@ struct ZipArchive: Sendable {
         data.count >= 4 && data.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == localHeaderSignature.littleEndian
     }
 
-    init(data bytes: Data, path: String) throws(EngineError) {
-        // Offsets below are from the start of the file: rebase a slice so its indices start at 0.
+    /// The mapped file `data` views, if any (see ``releaseResidentPages()``).
+    private let mapping: MappedFile?
+
+    init(data bytes: Data, path: String, mapping: MappedFile? = nil) throws(EngineError) {
+        // Offsets below are from the start of the file: rebase a slice so its indices start at 0
+        // (a rebased copy is no longer the mapped file, whose pages it must then not release).
         let data = bytes.startIndex == 0 ? bytes : Data(bytes)
         self.path = path
         self.data = data
+        self.mapping = bytes.startIndex == 0 ? mapping : nil
         let reader = ByteReader(data: data, path: path, what: "zip archive")
         let directory = try Self.locateCentralDirectory(reader)
         var entries: [ZipEntry] = []
@@ -64,6 +69,17 @@ struct ZipArchive: Sendable {
     /// A member's bytes, as stored (not checked; see ``contents(of:)``).
     func bytes(of entry: ZipEntry) -> Data {
         data[entry.dataRange]
+    }
+
+    /// Gives the archive's resident pages back to the kernel once a member has been read (a no-op
+    /// unless the archive is a mapped file); reading again later faults them in from the file.
+    func releaseResidentPages() {
+        mapping?.releaseResidentPages()
+    }
+
+    /// Records that a member has been read (see ``MappedFile/finishedReading(byteCount:)``).
+    func finishedReading(_ entry: ZipEntry) {
+        mapping?.finishedReading(byteCount: entry.dataRange.count)
     }
 
     /// A member's bytes, after checking them against the CRC-32 the archive records, so that a
