@@ -7,7 +7,7 @@ the same ONNX export, and the engine through `vit bench --json`; all with the sa
 and the same input size. Prints a Markdown table and, with --output, writes it to a file.
 
     pip install torch timm onnx onnxscript onnxruntime openvino
-    swift build -c release --product vit
+    swift build -c release --static-swift-stdlib --product vit
     python3 scripts/bench_peers.py --models m0 m5 deit_tiny_patch16_224 --batches 1 16 --threads 1 2 --output BENCHMARKS.table.md
 
 Models are EfficientViT's m0…m5 or any registered model by its (timm) name.

@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 done
 
 command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk >/dev/null
-swift build -c release --product vit >&2
+swift build -c release --static-swift-stdlib --product vit >&2
 vit=$(swift build -c release --show-bin-path)/vit
 work=$(mktemp -d)
 server_pid=""

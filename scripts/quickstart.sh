@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --product vit
+swift build -c release --static-swift-stdlib --product vit
 vit=$(swift build -c release --show-bin-path)/vit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
