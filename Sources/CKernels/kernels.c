@@ -8,11 +8,13 @@
 
 // Depthwise convolution: each output is bias + Σ taps x·w in (ky, kx) order, one FMA per tap,
 // then + residual, then the activation (and the affine after it). The portable loop and the
-// AVX-512 one do the same arithmetic; the latter keeps a pixel's 64-channel block in registers
-// across the taps instead of updating the output in memory once per tap. Both read a pixel's
-// residual before writing that pixel, so the residual may be the output itself (in place).
+// AVX-512 one do the same arithmetic; the latter keeps a pixel's block of up to 64 channels in
+// registers across the taps instead of updating the output in memory once per tap. Both read a
+// pixel's residual before writing that pixel, so the residual may be the output itself (in
+// place). Input pixels are `ldx` floats apart (≥ channels: the channels of a wider row, such as
+// the query columns of an attention layer's qkv rows); output and residual pixels `channels`.
 VIT_CLONES
-static void depthwise_portable(const float *restrict x, int height, int width, int channels,
+static void depthwise_portable(const float *restrict x, long ldx, int height, int width, int channels,
                                const float *restrict weight, const float *restrict bias, int kernel, int stride,
                                int act, const float *restrict scale, const float *restrict shift,
                                const float *residual, float *out, int row_begin, int row_end) {
@@ -32,7 +34,7 @@ static void depthwise_portable(const float *restrict x, int height, int width, i
                     for (int kx = 0; kx < kernel; kx++) {
                         const int ix = ox * stride - pad + kx;
                         if (ix < 0 || ix >= width) continue;
-                        const float *restrict xi = x + ((long)iy * width + ix) * channels + c0;
+                        const float *restrict xi = x + ((long)iy * width + ix) * ldx + c0;
                         const float *restrict wk = weight + (long)(ky * kernel + kx) * channels + c0;
                         for (int c = 0; c < cn; c++) acc[c] += xi[c] * wk[c];
                     }
@@ -50,67 +52,92 @@ static void depthwise_portable(const float *restrict x, int height, int width, i
     }
 }
 
-#define DEPTHWISE_BLOCK 4  // vectors of 16 channels kept in registers per pixel
+#define DEPTHWISE_BLOCK 4  // at most this many vectors of 16 channels kept in registers per pixel
 
-// Output pixels ox … ox+P−1 of row oy (P a constant at each call site), which share the kernel
-// taps kx0 … kx1−1 in bounds: each tap's weights are loaded once for the P pixels.
+// Output pixels ox … ox+P−1 of row oy, channels c0 … c0+16·NB−1 (P and NB constants at each call
+// site: NB is the number of 16-channel vectors the block needs, so a 16-channel layer does not
+// run four vectors of which three are masked off), which share the kernel taps kx0 … kx1−1 in
+// bounds: each tap's weights are loaded once for the P pixels.
 __attribute__((target("avx512f"), always_inline))
-static inline void depthwise_pixels(const int P, const float *restrict x, int width, int channels,
-                                    const float *restrict weight, const float *restrict bias, int kernel,
-                                    int stride, int act, const float *restrict scale, const float *restrict shift,
-                                    const float *residual, float *out,
+static inline void depthwise_pixels(const int P, const int NB, const float *restrict x, long ldx, int width,
+                                    int channels, int c0, const float *restrict weight, const float *restrict bias,
+                                    int kernel, int stride, int act, const float *restrict scale,
+                                    const float *restrict shift, const float *residual, float *out,
                                     int oy, int ox, int ow, int ky0, int ky1, int kx0, int kx1) {
     const int pad = kernel / 2;
-    for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
-        __mmask16 mask[DEPTHWISE_BLOCK];
-        __m512 acc[2][DEPTHWISE_BLOCK];
+    __mmask16 mask[DEPTHWISE_BLOCK];
+    __m512 acc[2][DEPTHWISE_BLOCK];
 #pragma clang loop unroll(full)
-        for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
-            const int left = channels - c0 - 16 * j;
-            mask[j] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
-            const __m512 b = _mm512_maskz_loadu_ps(mask[j], bias + c0 + 16 * j);
+    for (int j = 0; j < NB; j++) {
+        const int left = channels - c0 - 16 * j;
+        mask[j] = left >= 16 ? (__mmask16)0xFFFF : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+        const __m512 b = _mm512_maskz_loadu_ps(mask[j], bias + c0 + 16 * j);
 #pragma clang loop unroll(full)
-            for (int p = 0; p < P; p++) acc[p][j] = b;
-        }
-        for (int ky = ky0; ky < ky1; ky++) {
-            const int iy = oy * stride - pad + ky;
-            for (int kx = kx0; kx < kx1; kx++) {
-                const float *wk = weight + (long)(ky * kernel + kx) * channels + c0;
-                __m512 w[DEPTHWISE_BLOCK];
+        for (int p = 0; p < P; p++) acc[p][j] = b;
+    }
+    for (int ky = ky0; ky < ky1; ky++) {
+        const int iy = oy * stride - pad + ky;
+        for (int kx = kx0; kx < kx1; kx++) {
+            const float *wk = weight + (long)(ky * kernel + kx) * channels + c0;
+            __m512 w[DEPTHWISE_BLOCK];
 #pragma clang loop unroll(full)
-                for (int j = 0; j < DEPTHWISE_BLOCK; j++) w[j] = _mm512_maskz_loadu_ps(mask[j], wk + 16 * j);
+            for (int j = 0; j < NB; j++) w[j] = _mm512_maskz_loadu_ps(mask[j], wk + 16 * j);
 #pragma clang loop unroll(full)
-                for (int p = 0; p < P; p++) {
-                    const int ix = (ox + p) * stride - pad + kx;
-                    const float *xi = x + ((long)iy * width + ix) * channels + c0;
+            for (int p = 0; p < P; p++) {
+                const int ix = (ox + p) * stride - pad + kx;
+                const float *xi = x + ((long)iy * width + ix) * ldx + c0;
 #pragma clang loop unroll(full)
-                    for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
-                        acc[p][j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[j], xi + 16 * j), w[j], acc[p][j]);
-                    }
+                for (int j = 0; j < NB; j++) {
+                    acc[p][j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask[j], xi + 16 * j), w[j], acc[p][j]);
                 }
             }
         }
+    }
 #pragma clang loop unroll(full)
-        for (int p = 0; p < P; p++) {
-            const long at = ((long)oy * ow + ox + p) * channels + c0;
+    for (int p = 0; p < P; p++) {
+        const long at = ((long)oy * ow + ox + p) * channels + c0;
 #pragma clang loop unroll(full)
-            for (int j = 0; j < DEPTHWISE_BLOCK; j++) {
-                __m512 v = acc[p][j];
-                if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], residual + at + 16 * j));
-                if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
-                if (act == VIT_ACT_GELU) v = vit_gelu16(v);
-                if (scale) {
-                    v = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(mask[j], scale + c0 + 16 * j),
-                                        _mm512_maskz_loadu_ps(mask[j], shift + c0 + 16 * j));
-                }
-                _mm512_mask_storeu_ps(out + at + 16 * j, mask[j], v);
+        for (int j = 0; j < NB; j++) {
+            __m512 v = acc[p][j];
+            if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask[j], residual + at + 16 * j));
+            if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            if (act == VIT_ACT_GELU) v = vit_gelu16(v);
+            if (scale) {
+                v = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(mask[j], scale + c0 + 16 * j),
+                                    _mm512_maskz_loadu_ps(mask[j], shift + c0 + 16 * j));
             }
+            _mm512_mask_storeu_ps(out + at + 16 * j, mask[j], v);
+        }
+    }
+}
+
+// Output row oy, channels c0 … c0+16·NB−1: pixels in pairs where both share the taps in bounds.
+__attribute__((target("avx512f"), always_inline))
+static inline void depthwise_row(const int NB, const float *restrict x, long ldx, int width, int channels, int c0,
+                                 const float *restrict weight, const float *restrict bias, int kernel, int stride,
+                                 int act, const float *restrict scale, const float *restrict shift,
+                                 const float *residual, float *out, int oy, int ow, int ky0, int ky1) {
+    const int pad = kernel / 2;
+    for (int ox = 0; ox < ow;) {
+        const int kx0 = ox * stride - pad < 0 ? pad - ox * stride : 0;
+        const int kx1 = ox * stride - pad + kernel > width ? width - (ox * stride - pad) : kernel;
+        // The next pixel shares these taps when neither pixel touches the left or right edge.
+        const int next = ox + 1;
+        const int pair = next < ow && kx0 == 0 && kx1 == kernel && next * stride - pad + kernel <= width;
+        if (pair) {
+            depthwise_pixels(2, NB, x, ldx, width, channels, c0, weight, bias, kernel, stride, act, scale, shift,
+                             residual, out, oy, ox, ow, ky0, ky1, kx0, kx1);
+            ox += 2;
+        } else {
+            depthwise_pixels(1, NB, x, ldx, width, channels, c0, weight, bias, kernel, stride, act, scale, shift,
+                             residual, out, oy, ox, ow, ky0, ky1, kx0, kx1);
+            ox += 1;
         }
     }
 }
 
 __attribute__((target("avx512f")))
-static void depthwise_avx512(const float *restrict x, int height, int width, int channels,
+static void depthwise_avx512(const float *restrict x, long ldx, int height, int width, int channels,
                              const float *restrict weight, const float *restrict bias, int kernel, int stride,
                              int act, const float *restrict scale, const float *restrict shift,
                              const float *residual, float *out,
@@ -120,31 +147,29 @@ static void depthwise_avx512(const float *restrict x, int height, int width, int
     for (int oy = row_begin; oy < row_end; oy++) {
         const int ky0 = oy * stride - pad < 0 ? pad - oy * stride : 0;
         const int ky1 = oy * stride - pad + kernel > height ? height - (oy * stride - pad) : kernel;
-        for (int ox = 0; ox < ow;) {
-            const int kx0 = ox * stride - pad < 0 ? pad - ox * stride : 0;
-            const int kx1 = ox * stride - pad + kernel > width ? width - (ox * stride - pad) : kernel;
-            // The next pixel shares these taps when neither pixel touches the left or right edge.
-            const int next = ox + 1;
-            const int pair = next < ow && kx0 == 0 && kx1 == kernel && next * stride - pad + kernel <= width;
-            if (pair) {
-                depthwise_pixels(2, x, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out,
-                                 oy, ox, ow, ky0, ky1, kx0, kx1);
-                ox += 2;
-            } else {
-                depthwise_pixels(1, x, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out,
-                                 oy, ox, ow, ky0, ky1, kx0, kx1);
-                ox += 1;
+        // Each block of channels with as many vectors as it needs (a pixel's residual is read
+        // before its output is written within the block, so in place stays safe).
+        for (int c0 = 0; c0 < channels; c0 += 16 * DEPTHWISE_BLOCK) {
+#define ROW(NB) depthwise_row(NB, x, ldx, width, channels, c0, weight, bias, kernel, stride, act, scale, shift, \
+                              residual, out, oy, ow, ky0, ky1)
+            switch ((channels - c0 + 15) / 16) {
+            case 1: ROW(1); break;
+            case 2: ROW(2); break;
+            case 3: ROW(3); break;
+            default: ROW(DEPTHWISE_BLOCK); break;
             }
+#undef ROW
         }
     }
 }
 
-void vit_depthwise_hwc(const float *restrict x, int height, int width, int channels,
+void vit_depthwise_hwc(const float *restrict x, long ldx, int height, int width, int channels,
                        const float *restrict weight, const float *restrict bias, int kernel, int stride,
                        int act, const float *restrict scale, const float *restrict shift,
                        const float *residual, float *out, int row_begin, int row_end) {
     (vit_kernels_use_avx512() ? depthwise_avx512 : depthwise_portable)(
-        x, height, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out, row_begin, row_end);
+        x, ldx, height, width, channels, weight, bias, kernel, stride, act, scale, shift, residual, out,
+        row_begin, row_end);
 }
 
 VIT_CLONES

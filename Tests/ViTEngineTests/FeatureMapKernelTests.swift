@@ -13,19 +13,29 @@ final class FeatureMapKernelTests: XCTestCase {
         }
     }
 
-    /// Stride 1 and 2, 70 channels (a 64-channel block and a tail), residual in place.
+    /// Stride 1 and 2, residual in place; channel counts that need 1, 2, 3 and 4 vectors and a
+    /// tail (70: a 64-channel block and 6 more), and input pixels wider than their channels (the
+    /// attention's query columns inside its qkv rows), whose other floats must not be read.
     func testDepthwiseResidualInPlace() {
-        let (h, w, c, k) = (7, 6, 70, 3)
-        let x = values(h * w * c, seed: 1), weight = values(k * k * c, seed: 2), bias = values(c, seed: 3)
+        for (c, ldx) in [(70, 70), (16, 16), (16, 48), (40, 40), (8, 19), (128, 160)] {
+            checkDepthwise(h: 7, w: 6, c: c, ldx: ldx, k: 3)
+        }
+        checkDepthwise(h: 7, w: 7, c: 16, ldx: 64, k: 5)
+    }
+
+    private func checkDepthwise(h: Int, w: Int, c: Int, ldx: Int, k: Int) {
+        var x = values(h * w * ldx, seed: 1), weight = values(k * k * c, seed: 2), bias = values(c, seed: 3)
+        for pixel in 0..<(h * w) { for j in c..<ldx { x[pixel * ldx + j] = .nan } }
+        let pad = k / 2
         for stride in [1, 2] {
-            let oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1
+            let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
             let residual = values(oh * ow * c, seed: 4)
             for portable in [false, true] {
                 vit_kernels_use_portable(portable ? 1 : 0)
                 defer { vit_kernels_use_portable(0) }
                 var out = residual
                 out.withUnsafeMutableBufferPointer { o in
-                    vit_depthwise_hwc(x, Int32(h), Int32(w), Int32(c), weight, bias, Int32(k), Int32(stride),
+                    vit_depthwise_hwc(x, ldx, Int32(h), Int32(w), Int32(c), weight, bias, Int32(k), Int32(stride),
                                       Int32(VIT_ACT_IDENTITY), nil, nil, UnsafePointer(o.baseAddress), o.baseAddress,
                                       0, Int32(oh))
                 }
@@ -36,16 +46,16 @@ final class FeatureMapKernelTests: XCTestCase {
                             var v = Double(bias[ch]) + Double(residual[(oy * ow + ox) * c + ch])
                             for ky in 0..<k {
                                 for kx in 0..<k {
-                                    let iy = oy * stride - 1 + ky, ix = ox * stride - 1 + kx
+                                    let iy = oy * stride - pad + ky, ix = ox * stride - pad + kx
                                     guard (0..<h).contains(iy), (0..<w).contains(ix) else { continue }
-                                    v += Double(x[(iy * w + ix) * c + ch]) * Double(weight[(ky * k + kx) * c + ch])
+                                    v += Double(x[(iy * w + ix) * ldx + ch]) * Double(weight[(ky * k + kx) * c + ch])
                                 }
                             }
                             worst = max(worst, abs(v - Double(out[(oy * ow + ox) * c + ch])))
                         }
                     }
                 }
-                XCTAssertLessThan(worst, 1e-5, "stride \(stride) portable=\(portable)")
+                XCTAssertLessThan(worst, 1e-5, "\(c) channels, ldx \(ldx), kernel \(k), stride \(stride), portable=\(portable)")
             }
         }
     }

@@ -17,8 +17,9 @@ enum { VIT_ACT_IDENTITY = 0, VIT_ACT_RELU = 1, VIT_ACT_GELU = 2 };
 /// rows [row_begin, row_end) of the image. out = act(conv(x) + bias (+ residual when not NULL)),
 /// act one of VIT_ACT_*, then · scale + shift per channel when scale is not NULL (a BatchNorm that
 /// follows the activation, as in XCiT's local patch interaction). out and residual point at the
-/// whole output image; residual may be out itself (in place) but must not alias x.
-void vit_depthwise_hwc(const float *x, int height, int width, int channels,
+/// whole output image; residual may be out itself (in place) but must not alias x. Input pixels
+/// are ldx ≥ channels floats apart (e.g. some columns of wider rows), output pixels channels.
+void vit_depthwise_hwc(const float *x, long ldx, int height, int width, int channels,
                        const float *weight, const float *bias, int kernel, int stride, int act,
                        const float *scale, const float *shift,
                        const float *residual, float *out, int row_begin, int row_end);

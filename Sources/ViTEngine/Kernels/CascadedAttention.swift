@@ -18,7 +18,7 @@ enum CascadedAttentionKernel {
         let t = layer.window * layer.window
         let channels = layer.heads * layer.channelsPerHead
         let qkvColumns = 2 * layer.keyDim + layer.valueDim
-        return t * (channels + layer.heads * layer.valueDim + qkvColumns + 2 * layer.keyDim
+        return t * (channels + layer.heads * layer.valueDim + qkvColumns + layer.keyDim
                     + layer.channelsPerHead) + vit_attention_head_scratch_count(Int32(t), Int32(layer.keyDim))
     }
 
@@ -45,8 +45,7 @@ enum CascadedAttentionKernel {
         let window = scratch                      // [t, channels]
         let headOut = window + t * channels       // [t, heads · vd]
         let qkv = headOut + t * outColumns        // [t, 2·kd + vd]: q | k | v
-        let queryIn = qkv + t * qkvColumns        // [t, kd]
-        let query = queryIn + t * kd              // [t, kd]
+        let query = qkv + t * qkvColumns          // [t, kd]
         let feat = query + t * kd                 // [t, cph]
         let attentionScratch = feat + t * cph     // vit_attention_head's
 
@@ -71,11 +70,10 @@ enum CascadedAttentionKernel {
                 x: input, rows: t, cin: cph, ldx: inputStride,
                 weight: parameters[layer.qkvWeights[h]], bias: parameters[layer.qkvBiases[h]],
                 cout: qkvColumns, activation: .identity, residual: nil, out: qkv)
-            // The query as a ws×ws image of kd channels, through its depthwise conv, then
-            // scaled before the product as the reference does.
-            for i in 0..<t { (queryIn + i * kd).update(from: qkv + i * qkvColumns, count: kd) }
+            // The query (the first kd columns of qkv) as a ws×ws image of kd channels, through
+            // its depthwise conv, then scaled before the product as the reference does.
             ConvolutionKernels.depthwise(
-                x: queryIn, channels: kd, height: ws, width: ws,
+                x: qkv, ldx: qkvColumns, channels: kd, height: ws, width: ws,
                 weight: parameters[layer.queryWeights[h]], bias: parameters[layer.queryBiases[h]],
                 kernel: layer.queryKernels[h], stride: 1, activation: .identity,
                 residual: nil, out: query)

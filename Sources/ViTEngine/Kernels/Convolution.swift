@@ -46,14 +46,15 @@ enum ConvolutionKernels {
     /// Depthwise convolution, zero padding `kernel / 2`, weight tap-major `[k·k, channels]`.
     /// `residual` is added before the activation, `then` (per-channel scale and shift) applied
     /// after it; `residual` may be `out` itself (in place) but must not share memory with `x`.
-    static func depthwise(x: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+    /// Input pixels are `ldx` floats apart (default `channels`), output pixels `channels`.
+    static func depthwise(x: UnsafePointer<Float>, ldx: Int? = nil, channels: Int, height: Int, width: Int,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                           kernel: Int, stride: Int, activation: Activation,
                           then affine: (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)? = nil,
                           residual: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
                           outputRows: Range<Int>? = nil) {
         let rows = outputRows ?? 0..<((height + 2 * (kernel / 2) - kernel) / stride + 1)
-        vit_depthwise_hwc(x, Int32(height), Int32(width), Int32(channels), weight, bias, Int32(kernel),
+        vit_depthwise_hwc(x, ldx ?? channels, Int32(height), Int32(width), Int32(channels), weight, bias, Int32(kernel),
                           Int32(stride), activation.code, affine?.scale, affine?.shift, residual, out,
                           Int32(rows.lowerBound), Int32(rows.upperBound))
     }
