@@ -40,7 +40,7 @@ struct ZipArchive: Sendable {
 
     init(data bytes: Data, path: String, mapping: MappedFile? = nil) throws(EngineError) {
         // Offsets below are from the start of the file: rebase a slice so its indices start at 0
-        // (a rebased copy is no longer the mapped file, whose pages it must then not release).
+        // (a rebased copy no longer reads the mapped file: releasing its pages would gain nothing).
         let data = bytes.startIndex == 0 ? bytes : Data(bytes)
         self.path = path
         self.data = data
