@@ -96,6 +96,26 @@ final class Executor {
                            inImage: inShape.dropFirst().reduce(1, *), outImage: outShape.dropFirst().reduce(1, *))
     }
 
+    /// A node's rows (pixels or tokens of every image; an image's features for a classifier head)
+    /// times its packed weight, as one GEMM over the rows of the whole batch: the packed GEMM
+    /// computes every output row with the same arithmetic whatever block it falls in (K is never
+    /// split), so blocks may span images without changing any result, and a batch reuses each
+    /// weight panel across images instead of streaming the weights once per image.
+    private func packedGEMM(_ node: Node, weight: ParamID, bias: ParamID, activation: Activation) {
+        let b = buffers(of: node), p = parameters
+        let rows = b.batch * graph.values[node.input.index].rowsPerImage, cin = b.inShape.last!, cout = b.outShape.last!
+        let blocks = Partition.gemmBlocks(rows: rows, columns: cout, threads: pool.threads)
+        pool.run(items: blocks.count) { block, _ in
+            let (r, c) = blocks.ranges(block)
+            let offset = r.lowerBound * cout + c.lowerBound
+            ConvolutionKernels.pointwise(
+                x: b.x + r.lowerBound * cin, rows: r.count, cin: cin,
+                weight: p[weight], firstColumn: c.lowerBound, bias: p[bias] + c.lowerBound,
+                cout: c.count, activation: activation, residual: b.residual.map { $0 + offset },
+                out: b.out + offset, ldOut: cout)
+        }
+    }
+
     /// Runs one node as independent work items spread over the pool. Each output element is
     /// computed by the same arithmetic however the layer is cut (by per-image shape alone, or, for
     /// the 1×1 GEMMs, by rows that never split a sum), never depending on the thread count, so an
@@ -127,21 +147,7 @@ final class Executor {
                     scratch: scratch + thread * scratchStride, out: out + n * outImage)
             }
         case let .pointwise(weight, bias, activation):
-            // One GEMM over the rows of the whole batch: the packed GEMM computes every output row
-            // with the same arithmetic whatever block it falls in (K is never split), so blocks may
-            // span images without changing any result, and a batch reuses each weight panel
-            // across images instead of streaming the weights once per image.
-            let rows = batch * graph.values[node.input.index].rowsPerImage, cin = inShape.last!, cout = outShape.last!
-            let blocks = Partition.gemmBlocks(rows: rows, columns: cout, threads: pool.threads)
-            pool.run(items: blocks.count) { block, _ in
-                let (r, c) = blocks.ranges(block)
-                let offset = r.lowerBound * cout + c.lowerBound
-                ConvolutionKernels.pointwise(
-                    x: x + r.lowerBound * cin, rows: r.count, cin: cin,
-                    weight: p[weight], firstColumn: c.lowerBound, bias: p[bias] + c.lowerBound,
-                    cout: c.count, activation: activation, residual: residual.map { $0 + offset },
-                    out: out + offset, ldOut: cout)
-            }
+            packedGEMM(node, weight: weight, bias: bias, activation: activation)
         case let .depthwise(weight, bias, kernel, stride, activation, affine):
             let parts = Partition.depthwiseRowBlocks(outputRows: outShape[1])
             pool.run(items: batch * parts.count) { item, _ in
@@ -184,10 +190,7 @@ final class Executor {
                                              pixels: inShape[1] * inShape[2], out: out + n * outImage)
             }
         case let .linear(weight, bias):
-            pool.run(items: batch) { n, _ in
-                ReductionKernels.linear(x: x + n * inImage, inFeatures: inShape[1], weight: p[weight],
-                                        bias: p[bias], outFeatures: outShape[1], out: out + n * outImage)
-            }
+            packedGEMM(node, weight: weight, bias: bias, activation: .identity)
         case let .embedTokens(embedding):
             pool.run(items: batch) { n, _ in
                 SequenceKernels.embed(patches: x + n * inImage, embedding, channels: outShape.last!,

@@ -156,7 +156,8 @@ enum Operation: Sendable {
     /// token-mixing MLP, so that it is an ordinary linear layer. The residual is added in the
     /// output's layout.
     case transpose
-    /// Fully connected layer on `[N, K] → [N, M]` with weight `[M, K]`.
+    /// Fully connected layer on `[N, K] → [N, M]` (a classifier head), its weight packed like a
+    /// pointwise layer's: one GEMM over the batch.
     case linear(weight: ParamID, bias: ParamID)
     /// A token mixer other than softmax attention over all tokens (see ``SequenceMixer``).
     case sequenceMixer(SequenceMixer)

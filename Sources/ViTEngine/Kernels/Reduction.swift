@@ -1,8 +1,8 @@
 import CKernels
 import Foundation
 
-/// Kernels that reduce over space: global average pooling, squeeze-and-excitation, the
-/// classifier's fully connected layer. Images are channels-last (HWC).
+/// Kernels that reduce over space: global average pooling and squeeze-and-excitation. Images are
+/// channels-last (HWC).
 enum ReductionKernels {
     /// `out[c] = mean over pixels of x[pixel, c]`.
     static func averagePool(x: UnsafePointer<Float>, channels: Int, pixels: Int,
@@ -28,16 +28,5 @@ enum ReductionKernels {
         BLAS.gemv(m: channels, n: reduced, a: expandWeight, lda: reduced, x: hidden, beta: 1, y: gate)
         for c in 0..<channels { gate[c] = 1 / (1 + expf(-gate[c])) }
         vit_scale_columns(x, Int32(pixels), Int32(channels), gate, out)
-    }
-
-    /// `out = W · x + b` for one row; `W` is `[outFeatures, inFeatures]`. One call per image
-    /// (not one GEMM over the batch) so an image's logits do not depend on what it is batched
-    /// with: BLAS may pick other kernels, and so other roundings, for other matrix sizes.
-    static func linear(x: UnsafePointer<Float>, inFeatures: Int,
-                       weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outFeatures: Int,
-                       out: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(transposeB: true, m: 1, n: outFeatures, k: inFeatures,
-                  a: x, lda: inFeatures, b: weight, ldb: inFeatures, beta: 0, c: out, ldc: outFeatures)
-        for j in 0..<outFeatures { out[j] += bias[j] }
     }
 }

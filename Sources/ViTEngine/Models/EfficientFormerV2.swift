@@ -245,7 +245,8 @@ struct EfficientFormerV2: Sendable {
             zip(loader["head." + name], loader["head_dist." + name]).map { Float((Double($0) + Double($1)) / 2) }
         }
         let bias = mean("bias")
-        return LinearLayer(weight: loader.add(mean("weight"), name: "head.weight"), bias: loader.add(bias, name: "head.bias"),
+        let weight = WeightLayout.reorder(mean("weight"), outChannels: bias.count, as: .pointwise)
+        return LinearLayer(weight: loader.add(weight, name: "head.weight"), bias: loader.add(bias, name: "head.bias"),
                            outFeatures: bias.count)
     }
 }

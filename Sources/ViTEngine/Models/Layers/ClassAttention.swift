@@ -47,7 +47,7 @@ extension ParameterLoader {
         let headDim = qkv.outFeatures / 3 / heads
         let attention = TalkingHeadsAttentionLayer(
             heads: heads, headDim: headDim, scale: Float(1 / Double(headDim).squareRoot()),
-            mixScores: head(prefix + ".proj_l"), mixProbabilities: head(prefix + ".proj_w"))
+            mixScores: unpackedLinear(prefix + ".proj_l"), mixProbabilities: unpackedLinear(prefix + ".proj_w"))
         return (qkv, attention, linear(prefix + ".proj", outputScale: outputScale))
     }
 

@@ -64,8 +64,8 @@ extension ParameterLoader {
         return FeatureMapAttentionLayer(
             heads: heads, keyDim: keyDim, valueDim: valueDim, scale: Float(1 / Double(keyDim).squareRoot()),
             positionBias: add(bias, name: prefix + ".position_bias"),
-            mixScores: talkingHeads ? head(prefix + ".talking_head1") : nil,
-            mixProbabilities: talkingHeads ? head(prefix + ".talking_head2") : nil)
+            mixScores: talkingHeads ? unpackedLinear(prefix + ".talking_head1") : nil,
+            mixProbabilities: talkingHeads ? unpackedLinear(prefix + ".talking_head2") : nil)
     }
 }
 

@@ -44,9 +44,14 @@ struct ParameterLoader {
                            bias: store.add(b, name: name + ".bias"), outFeatures: b.count)
     }
 
-    /// A linear layer kept in PyTorch's `[out, in]` layout, for the per-image classifier head
-    /// (its width need not suit the packed GEMM).
+    /// The classifier head `prefix` (an `nn.Linear`), packed for the GEMM like any linear layer.
     mutating func head(_ prefix: String) -> LinearLayer {
+        packed(weight: tensors[prefix + ".weight"], bias: tensors[prefix + ".bias"], name: prefix)
+    }
+
+    /// A small `nn.Linear` kept in PyTorch's `[out, in]` layout, for the kernels that apply it
+    /// themselves (the talking-heads mixes across a few heads).
+    mutating func unpackedLinear(_ prefix: String) -> LinearLayer {
         let b = tensors[prefix + ".bias"]
         return LinearLayer(weight: store.add(tensors[prefix + ".weight"], name: prefix + ".weight"),
                            bias: store.add(b, name: prefix + ".bias"), outFeatures: b.count)
@@ -101,7 +106,8 @@ struct ParameterLoader {
     func build() -> ParameterStore { store.build() }
 }
 
-/// A linear layer whose weight is packed for the GEMM (or `[out, in]` for a head).
+/// A linear layer whose weight is packed for the GEMM (or `[out, in]`, see
+/// ``ParameterLoader/unpackedLinear(_:)``).
 struct LinearLayer: Sendable {
     var weight: ParamID
     var bias: ParamID
