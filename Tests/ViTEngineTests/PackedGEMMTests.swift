@@ -59,4 +59,67 @@ final class PackedGEMMTests: XCTestCase {
         check(m: 37, n: 96, k: 64, activation: Int32(VIT_ACT_RELU), residual: false)
         check(m: 25, n: 72, k: 33, activation: Int32(VIT_ACT_GELU), residual: true)
     }
+
+    /// Dense convolutions against the definition in Double (kernels 2, 3, 5, 7, strides 1–3, an
+    /// image narrower than the kernel), and the channels-last input bit-identical to the same
+    /// image in NCHW: same taps, same order. Output rows are computed in blocks of two, as the
+    /// executor cuts them into blocks, so every block's band starts at another input row.
+    func testDenseConvolutionMatchesItsDefinitionInBothLayouts() {
+        // (cin, cout, height, width, kernel, stride, pad)
+        let shapes = [(8, 16, 9, 11, 3, 2, 1), (5, 40, 7, 6, 3, 1, 1), (4, 8, 6, 9, 5, 1, 2),
+                      (3, 8, 10, 10, 3, 2, 1), (6, 12, 8, 8, 2, 2, 0), (4, 8, 5, 2, 3, 1, 1), (2, 24, 4, 13, 7, 3, 3)]
+        for (cin, cout, h, w, k, stride, pad) in shapes {
+            var seed = UInt64(cin * 131 + cout * 17 + h * 7 + w + k)
+            func next() -> Float {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int64(bitPattern: seed >> 11) % 2000) / 1000 - 1
+            }
+            let hwc = (0..<(h * w * cin)).map { _ in next() }
+            var chw = [Float](repeating: 0, count: hwc.count)
+            for y in 0..<h { for x in 0..<w { for c in 0..<cin { chw[(c * h + y) * w + x] = hwc[(y * w + x) * cin + c] } } }
+            let weight = (0..<(k * k * cin * cout)).map { _ in next() }  // row (ky·k + kx)·cin + c, column o
+            let bias = (0..<cout).map { _ in next() }
+            var packed = [Float](repeating: 0, count: Int(vit_packed_weights_count(Int32(k * k * cin), Int32(cout))))
+            vit_pack_weights(weight, Int32(k * k * cin), Int32(cout), &packed)
+            let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
+            let blockRows = 2
+            var scratch = [Float](repeating: .nan, count: Int(vit_conv2d_scratch_count(Int32(cin), Int32(w), Int32(k),
+                                                                                        Int32(stride), Int32(pad), Int32(blockRows))))
+            func run(_ input: [Float], channelsLast: Bool) -> [Float] {
+                var out = [Float](repeating: .nan, count: oh * ow * cout)
+                for oy0 in Swift.stride(from: 0, to: oh, by: blockRows) {
+                    vit_conv2d_packed_rows(input, channelsLast ? 1 : 0, Int32(h), Int32(w), Int32(cin), Int32(k),
+                                           Int32(stride), Int32(pad), packed, bias, Int32(cout), Int32(VIT_ACT_IDENTITY),
+                                           Int32(oy0), Int32(min(oh, oy0 + blockRows)), &scratch, &out)
+                }
+                return out
+            }
+            let label = "cin \(cin) cout \(cout) \(h)×\(w) kernel \(k) stride \(stride) pad \(pad)"
+            for portable in [false, true] {
+                vit_kernels_use_portable(portable ? 1 : 0)
+                defer { vit_kernels_use_portable(0) }
+                let inPlace = run(hwc, channelsLast: true), banded = run(chw, channelsLast: false)
+                XCTAssertEqual(inPlace.map(\.bitPattern), banded.map(\.bitPattern), "\(label) portable=\(portable)")
+                var worst = 0.0
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        for o in 0..<cout {
+                            var v = Double(bias[o])
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let iy = oy * stride - pad + ky, ix = ox * stride - pad + kx
+                                    guard (0..<h).contains(iy), (0..<w).contains(ix) else { continue }
+                                    for c in 0..<cin {
+                                        v += Double(hwc[(iy * w + ix) * cin + c]) * Double(weight[((ky * k + kx) * cin + c) * cout + o])
+                                    }
+                                }
+                            }
+                            worst = max(worst, abs(v - Double(inPlace[(oy * ow + ox) * cout + o])))
+                        }
+                    }
+                }
+                XCTAssertLessThan(worst, 1e-4, "\(label) portable=\(portable)")
+            }
+        }
+    }
 }
