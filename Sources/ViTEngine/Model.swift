@@ -198,6 +198,16 @@ public final class InferenceSession {
         return byKind.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds }
     }
 
+    /// Time spent in each layer since ``startProfiling()``, in seconds, in graph order: the
+    /// layer's dotted name in the reference model, its kind and its multiply-accumulates per run.
+    public var layerProfile: [(layer: String, kind: String, seconds: Double, macs: Int)] {
+        executor.graph.nodes.enumerated().compactMap { i, node in
+            guard i < executor.nodeNanoseconds.count else { return nil }
+            return (node.label, node.operation.kind, Double(executor.nodeNanoseconds[i]) / 1e9,
+                    executor.graph.macs(of: node))
+        }
+    }
+
     /// Threads the session's layers run on.
     public var threads: Int { executor.threads }
 

@@ -40,7 +40,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Also print where the time goes, per kind of layer.")
     var profile = false
 
+    @Option(name: .long, help: "Also print the N slowest layers by name (implies --profile).")
+    var profileLayers: Int?
+
+    private var profiling: Bool { profile || profileLayers != nil }
+
     func validate() throws {
+        if let n = profileLayers, n < 1 { throw ValidationError("--profile-layers must be ≥ 1") }
         guard warmup >= 0, duration >= 0 else { throw ValidationError("--warmup and --duration must be ≥ 0 seconds") }
     }
 
@@ -59,7 +65,7 @@ struct BenchCommand: ParsableCommand {
                                    values: (0..<(b * 3 * height * width)).map { Float(($0 * 7919) % 255) / 64 - 2 })
                 let warmEnd = Date().addingTimeInterval(warmup)
                 while Date() < warmEnd { _ = try session.run(input) }
-                if profile { session.startProfiling() }
+                if profiling { session.startProfiling() }
                 var latencies: [Double] = []
                 let end = Date().addingTimeInterval(duration)
                 repeat {
@@ -70,12 +76,19 @@ struct BenchCommand: ParsableCommand {
                 let result = measurement(net: net, session: session, batch: b, latencies: latencies,
                                          coldStart: coldStart, input: "\(height)x\(width)")
                 print(try json ? result.jsonLine() : result.textLine)
-                if profile {
+                if profiling {
+                    let runs = Double(latencies.count)
                     let total = session.profile.reduce(0) { $0 + $1.seconds }
-                    for p in session.profile {
-                        print(String(format: "  %-20@ %5.1f%%  %8.3f ms/run  %6.1f GFLOP/s", p.layer as NSString,
-                                     100 * p.seconds / total, 1e3 * p.seconds / Double(latencies.count),
-                                     2 * Double(p.macs) * Double(latencies.count) / p.seconds / 1e9))
+                    func line(_ name: String, _ seconds: Double, _ macs: Int) -> String {
+                        String(format: "  %-32@ %5.1f%%  %8.3f ms/run  %6.1f GFLOP/s", name as NSString,
+                               100 * seconds / total, 1e3 * seconds / runs, 2 * Double(macs) * runs / seconds / 1e9)
+                    }
+                    for p in session.profile { print(line(p.layer, p.seconds, p.macs)) }
+                    if let count = profileLayers {
+                        print("  slowest layers:")
+                        for p in session.layerProfile.sorted(by: { $0.seconds > $1.seconds }).prefix(count) {
+                            print(line("\(p.layer) (\(p.kind))", p.seconds, p.macs))
+                        }
                     }
                 }
             }
