@@ -35,6 +35,25 @@ final class ExecutorTests: XCTestCase {
         try checkBatchingAgrees(model: "efficientformerv2_s0", height: 224, width: 224, seed: 10)
     }
 
+    /// `vit bench --profile-layers`: every layer by its reference name, image-major stem
+    /// layers included, and the per-kind profile is their sum.
+    func testLayerProfileTimesEveryLayer() throws {
+        let model = try model("m0", seed: 2)
+        for threads in [1, 2] {
+            let session = try model.makeSession(batch: 2, height: 64, width: 64, threads: threads)
+            let input = Tensor(shape: session.inputShape, values: Fixtures.manifest.generator.input(shape: session.inputShape, seed: 3))
+            session.startProfiling()
+            _ = try session.run(input)
+            let layers = session.layerProfile
+            XCTAssertEqual(layers.map(\.layer).prefix(2), ["patch_embed.conv1", "patch_embed.conv2"])
+            XCTAssertEqual(layers.last?.layer, "head")
+            for layer in layers { XCTAssertGreaterThan(layer.seconds, 0, "\(layer.layer), \(threads) threads") }
+            let kinds = session.profile
+            XCTAssertEqual(kinds.reduce(0) { $0 + $1.seconds }, layers.reduce(0) { $0 + $1.seconds }, accuracy: 1e-9)
+            XCTAssertEqual(kinds.reduce(0) { $0 + $1.macs }, session.macs)
+        }
+    }
+
     private func model(_ name: String, seed: UInt64) throws -> Model {
         let info = try ModelRegistry.model(named: name)
         let dir = try Fixtures.temporaryDirectory()
@@ -62,13 +81,16 @@ final class ExecutorTests: XCTestCase {
         let values = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: seed + 1)
         let together = try model.makeSession(batch: batch, height: height, width: width, threads: 2)
             .run(Tensor(shape: [batch, 3, height, width], values: values))
-        let alone = try model.makeSession(batch: 1, height: height, width: width, threads: 2)
         let classes = together.logits.shape[1]
-        for n in 0..<batch {
-            let one = try alone.run(Tensor(shape: [1, 3, height, width],
-                                           values: Array(values[n * image..<(n + 1) * image])))
-            XCTAssertEqual(one.logits.values, Array(together.logits.values[n * classes..<(n + 1) * classes]),
-                           "\(name): image \(n)")
+        // One image on one thread runs a convolutional stem image-major, on two threads layer by layer.
+        for threads in [1, 2] {
+            let alone = try model.makeSession(batch: 1, height: height, width: width, threads: threads)
+            for n in 0..<batch {
+                let one = try alone.run(Tensor(shape: [1, 3, height, width],
+                                               values: Array(values[n * image..<(n + 1) * image])))
+                XCTAssertEqual(one.logits.values, Array(together.logits.values[n * classes..<(n + 1) * classes]),
+                               "\(name): image \(n), \(threads) threads")
+            }
         }
     }
 

@@ -17,7 +17,7 @@ final class MemoryPlannerTests: XCTestCase {
     /// node's scratch are pairwise disjoint (except an output placed on its dying residual).
     /// Returns the peak of live floats (values and scratch) over the nodes.
     @discardableResult
-    private func assertNoLiveOverlap(_ graph: Graph, _ plan: MemoryPlan, file: StaticString = #filePath, line: UInt = #line) -> Int {
+    private func assertNoLiveOverlap(_ graph: Graph, _ plan: MemoryPlan, threads: Int = 1, file: StaticString = #filePath, line: UInt = #line) -> Int {
         var peak = 0
         var lastUse = [Int](repeating: -1, count: graph.values.count)
         for (i, n) in graph.nodes.enumerated() {
@@ -29,6 +29,14 @@ final class MemoryPlannerTests: XCTestCase {
         var produced = [Int](repeating: -1, count: graph.values.count)
         produced[graph.input.index] = -1
         for (i, n) in graph.nodes.enumerated() { produced[n.output.index] = i }
+        // Image-major nodes run interleaved (image after image through all of them): everything
+        // they write and their scratch are live from the first to the last.
+        let segment = plan.imageMajorNodes
+        for i in segment {
+            let v = graph.nodes[i].output.index
+            produced[v] = segment.lowerBound
+            lastUse[v] = max(lastUse[v], segment.upperBound - 1)
+        }
 
         for (i, node) in graph.nodes.enumerated() {
             var ranges: [(String, Range<Int>)] = []
@@ -36,11 +44,11 @@ final class MemoryPlannerTests: XCTestCase {
             for v in graph.values.indices where v != graph.input.index && produced[v] <= i && lastUse[v] >= i {
                 if plan.inPlaceNodes.contains(i), v == node.residual?.index { continue }
                 let start = plan.valueOffsets[v]
-                ranges.append(("value \(v)", start..<(start + graph.values[v].count)))
+                ranges.append(("value \(v)", start..<(start + plan.slotCount(graph, ValueID(index: v), threads: threads))))
             }
-            if node.scratchCount > 0 {
-                let s = plan.scratchOffsets[i]
-                ranges.append(("scratch", s..<(s + node.scratchCount)))
+            for j in segment.contains(i) ? Array(segment) : [i] where graph.nodes[j].scratchCount > 0 {
+                let s = plan.scratchOffsets[j]
+                ranges.append(("scratch \(j)", s..<(s + threads * graph.nodes[j].scratchCount)))
             }
             peak = max(peak, ranges.reduce(0) { $0 + $1.1.count })
             for a in ranges.indices {
@@ -67,6 +75,28 @@ final class MemoryPlannerTests: XCTestCase {
                 // Fragmentation stays small: the arena is close to the most memory ever live at once.
                 XCTAssertLessThanOrEqual(Double(plan.arenaCount), 1.25 * Double(peak) + 1024, name)
                 XCTAssertFalse(plan.inPlaceNodes.isEmpty, "residual adds should run in place")
+            }
+        }
+    }
+
+    /// A convolutional stem runs image-major when the images divide over the threads: the maps
+    /// between its convolutions take one image per thread, and nothing overlaps while images
+    /// run through it one after another.
+    func testStemRunsImageMajorInOneImagePerThread() throws {
+        let m = try model("m0")
+        for (batch, threads, imageMajor) in [(1, 1, true), (4, 2, true), (9, 2, true), (1, 2, false), (3, 2, false)] {
+            let graph = m.architecture.graph(batch: batch, height: 224, width: 224)
+            let plan = MemoryPlanner.plan(graph, threads: threads)
+            assertNoLiveOverlap(graph, plan, threads: threads)
+            guard imageMajor else {
+                XCTAssertTrue(plan.imageMajorNodes.isEmpty, "batch \(batch), \(threads) threads")
+                continue
+            }
+            XCTAssertEqual(plan.imageMajorNodes, 0..<4, "EfficientViT's four stem convolutions")
+            let between = graph.nodes[0..<3].map(\.output)
+            XCTAssertEqual(plan.perThreadValues, Set(between.map(\.index)))
+            for v in between {
+                XCTAssertEqual(plan.slotCount(graph, v, threads: threads), threads * graph.values[v.index].count / batch)
             }
         }
     }

@@ -9,6 +9,18 @@ struct MemoryPlan: Sendable {
     var arenaCount: Int
     /// Nodes whose output shares the slot of their residual value (the residual dies there).
     var inPlaceNodes: Set<Int>
+    /// Leading nodes run image by image (see ``MemoryPlanner/imageMajorNodes(_:threads:)``);
+    /// empty when the graph runs layer by layer throughout.
+    var imageMajorNodes: Range<Int> = 0..<0
+    /// Values passed between the image-major nodes: their slot holds one image per thread
+    /// (thread `t`'s at `t ×` the value's per-image floats), not the whole batch.
+    var perThreadValues: Set<Int> = []
+
+    /// Floats of a value's slot.
+    func slotCount(_ graph: Graph, _ v: ValueID, threads: Int) -> Int {
+        let info = graph.values[v.index]
+        return perThreadValues.contains(v.index) ? threads * (info.count / info.shape[0]) : info.count
+    }
 }
 
 /// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
@@ -20,8 +32,38 @@ enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
     static let alignment = 16
 
+    /// The leading chain of dense convolutions (a convolutional stem, each reading the previous
+    /// one's output and nothing else) that runs image-major: every thread takes whole images
+    /// through the entire chain, so an image's high-resolution maps go from one convolution to the
+    /// next while they are still in the core's cache instead of the whole batch's maps streaming
+    /// through memory between layers, and the maps between the convolutions take one image per
+    /// thread of memory. Used when the images divide evenly over the threads (or are many), so no
+    /// thread idles; otherwise (e.g. one image on two threads) the layers run one by one, each
+    /// cut into row blocks. Empty when there is no chain of at least two.
+    static func imageMajorNodes(_ graph: Graph, threads: Int) -> Range<Int> {
+        func readers(_ v: ValueID) -> [Int] {
+            graph.nodes.indices.filter { j in
+                let n = graph.nodes[j]
+                return n.input == v || n.residual == v || n.auxiliary.contains(v)
+            }
+        }
+        var end = 0
+        for (i, node) in graph.nodes.enumerated() {
+            guard case .convolution = node.operation, node.residual == nil, node.auxiliary.isEmpty,
+                  node.input == (i == 0 ? graph.input : graph.nodes[i - 1].output) else { break }
+            // The map passed along the chain must be read by the next convolution alone.
+            if i > 0, readers(node.input) != [i] || graph.outputs.contains(node.input) { break }
+            end = i + 1
+        }
+        guard end >= 2 else { return 0..<0 }
+        let batch = graph.values[graph.input.index].shape[0]
+        guard batch % threads == 0 || batch >= 4 * threads else { return 0..<0 }
+        return 0..<end
+    }
+
     /// `threads`: each node's scratch is given once per thread that may run its work items.
     static func plan(_ graph: Graph, threads: Int = 1) -> MemoryPlan {
+        let segment = imageMajorNodes(graph, threads: threads)
         let nodeCount = graph.nodes.count
         var lastUse = [Int](repeating: -1, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
@@ -36,9 +78,28 @@ enum MemoryPlanner {
         var scratch = [Int](repeating: 0, count: nodeCount)
         var inPlace = Set<Int>()
 
-        func size(_ v: ValueID) -> Int { round(graph.values[v.index].count) }
+        // Values between the image-major nodes, and the nodes' scratch, are all live for the
+        // whole segment (images run through it one after another): allocated when it starts,
+        // released when it ends.
+        let perThread = Set(graph.nodes[segment].dropLast().map(\.output.index))
+        func size(_ v: ValueID) -> Int {
+            let info = graph.values[v.index]
+            return round(perThread.contains(v.index) ? threads * (info.count / info.shape[0]) : info.count)
+        }
+        if !segment.isEmpty {
+            for i in segment {
+                offsets[graph.nodes[i].output.index] = free.allocate(size(graph.nodes[i].output))
+                if graph.nodes[i].scratchCount > 0 { scratch[i] = free.allocate(round(graph.nodes[i].scratchCount * threads)) }
+            }
+            for i in segment {
+                if graph.nodes[i].scratchCount > 0 { free.release(offset: scratch[i], count: round(graph.nodes[i].scratchCount * threads)) }
+                if i < segment.upperBound - 1 {
+                    free.release(offset: offsets[graph.nodes[i].output.index], count: size(graph.nodes[i].output))
+                }
+            }
+        }
 
-        for (i, node) in graph.nodes.enumerated() {
+        for (i, node) in graph.nodes.enumerated() where !segment.contains(i) {
             var released: [ValueID] = []
             if let r = node.residual, r != node.input, r != graph.input, lastUse[r.index] == i,
                size(r) == size(node.output) {
@@ -65,7 +126,7 @@ enum MemoryPlanner {
             }
         }
         return MemoryPlan(valueOffsets: offsets, scratchOffsets: scratch, arenaCount: free.end,
-                          inPlaceNodes: inPlace)
+                          inPlaceNodes: inPlace, imageMajorNodes: segment, perThreadValues: perThread)
     }
 
     private static func round(_ n: Int) -> Int { (max(n, 1) + alignment - 1) / alignment * alignment }
