@@ -67,7 +67,10 @@ final class PackedGEMMTests: XCTestCase {
     func testDenseConvolutionMatchesItsDefinitionInBothLayouts() {
         // (cin, cout, height, width, kernel, stride, pad)
         let shapes = [(8, 16, 9, 11, 3, 2, 1), (5, 40, 7, 6, 3, 1, 1), (4, 8, 6, 9, 5, 1, 2),
-                      (3, 8, 10, 10, 3, 2, 1), (6, 12, 8, 8, 2, 2, 0), (4, 8, 5, 2, 3, 1, 1), (2, 24, 4, 13, 7, 3, 3)]
+                      (3, 8, 10, 10, 3, 2, 1), (6, 12, 8, 8, 2, 2, 0), (4, 8, 5, 2, 3, 1, 1), (2, 24, 4, 13, 7, 3, 3),
+                      // RGB stems: odd widths, 8- to 48-channel outputs (two panels), one input channel
+                      (3, 24, 9, 37, 3, 2, 1), (3, 48, 6, 66, 3, 2, 1), (1, 16, 5, 34, 3, 2, 1), (4, 8, 7, 3, 3, 2, 1),
+                      (3, 12, 6, 20, 3, 2, 1)]
         for (cin, cout, h, w, k, stride, pad) in shapes {
             var seed = UInt64(cin * 131 + cout * 17 + h * 7 + w + k)
             func next() -> Float {
@@ -85,11 +88,11 @@ final class PackedGEMMTests: XCTestCase {
             let blockRows = 2
             var scratch = [Float](repeating: .nan, count: Int(vit_conv2d_scratch_count(Int32(cin), Int32(w), Int32(k),
                                                                                         Int32(stride), Int32(pad), Int32(blockRows))))
-            func run(_ input: [Float], channelsLast: Bool) -> [Float] {
+            func run(_ input: [Float], channelsLast: Bool, activation: Int32 = Int32(VIT_ACT_IDENTITY)) -> [Float] {
                 var out = [Float](repeating: .nan, count: oh * ow * cout)
                 for oy0 in Swift.stride(from: 0, to: oh, by: blockRows) {
                     vit_conv2d_packed_rows(input, channelsLast ? 1 : 0, Int32(h), Int32(w), Int32(cin), Int32(k),
-                                           Int32(stride), Int32(pad), packed, bias, Int32(cout), Int32(VIT_ACT_IDENTITY),
+                                           Int32(stride), Int32(pad), packed, bias, Int32(cout), activation,
                                            Int32(oy0), Int32(min(oh, oy0 + blockRows)), &scratch, &out)
                 }
                 return out
@@ -100,6 +103,11 @@ final class PackedGEMMTests: XCTestCase {
                 defer { vit_kernels_use_portable(0) }
                 let inPlace = run(hwc, channelsLast: true), banded = run(chw, channelsLast: false)
                 XCTAssertEqual(inPlace.map(\.bitPattern), banded.map(\.bitPattern), "\(label) portable=\(portable)")
+                for activation in [VIT_ACT_RELU, VIT_ACT_GELU].map(Int32.init) {
+                    XCTAssertEqual(run(hwc, channelsLast: true, activation: activation).map(\.bitPattern),
+                                   run(chw, channelsLast: false, activation: activation).map(\.bitPattern),
+                                   "\(label) activation \(activation) portable=\(portable)")
+                }
                 var worst = 0.0
                 for oy in 0..<oh {
                     for ox in 0..<ow {
