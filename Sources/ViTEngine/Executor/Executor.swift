@@ -214,13 +214,10 @@ final class Executor {
                     outputRows: parts.range(part))
             }
         case let .squeezeExcite(reduceWeight, reduceBias, expandWeight, expandBias, reduced):
-            pool.run(items: batch) { n, thread in
-                ReductionKernels.squeezeExcite(
-                    x: x + n * inImage, channels: inShape[3], pixels: inShape[1] * inShape[2],
-                    reduceWeight: p[reduceWeight], reduceBias: p[reduceBias], reduced: reduced,
-                    expandWeight: p[expandWeight], expandBias: p[expandBias],
-                    scratch: scratch + thread * scratchStride, out: out + n * outImage)
-            }
+            ReductionKernels.squeezeExcite(
+                batch: batch, x: x, channels: inShape[3], pixels: inShape[1] * inShape[2],
+                reduceWeight: p[reduceWeight], reduceBias: p[reduceBias], reduced: reduced,
+                expandWeight: p[expandWeight], expandBias: p[expandBias], pool: pool, scratch: scratch, out: out)
         case let .cascadedAttention(layer):
             let tiles = CascadedAttentionKernel.tileCount(layer, height: inShape[1], width: inShape[2])
             pool.run(items: batch * tiles) { item, thread in

@@ -122,7 +122,8 @@ enum Operation: Sendable {
     /// folded into the next convolution because of its zero padding); weight tap-major `[k·k, channels]`.
     case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation,
                    then: ChannelAffine? = nil)
-    /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale.
+    /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale;
+    /// both 1×1 weights packed for the GEMM, which runs over the batch.
     case squeezeExcite(reduceWeight: ParamID, reduceBias: ParamID, expandWeight: ParamID, expandBias: ParamID,
                        reduced: Int)
     /// Window partition (zero padded), cascaded group attention, window merge (cropped), ReLU.

@@ -10,23 +10,34 @@ enum ReductionKernels {
         vit_column_mean(x, Int32(pixels), Int32(channels), out)
     }
 
-    /// Squeeze-and-excitation on one image, as timm's `SEModule`:
-    /// `x · sigmoid(W2 · relu(W1 · mean(x) + b1) + b2)`. `scratch` holds `2·channels + reduced` floats.
-    static func squeezeExcite(x: UnsafePointer<Float>, channels: Int, pixels: Int,
-                              reduceWeight: UnsafePointer<Float>, reduceBias: UnsafePointer<Float>,
-                              reduced: Int,
+    /// Floats of scratch ``squeezeExcite(batch:x:channels:pixels:reduceWeight:reduceBias:reduced:expandWeight:expandBias:pool:scratch:out:)``
+    /// needs (for the whole batch, used by the calling thread's share only).
+    static func squeezeExciteScratchCount(batch: Int, channels: Int, reduced: Int) -> Int {
+        batch * (2 * channels + reduced)
+    }
+
+    /// Squeeze-and-excitation on a batch, as timm's `SEModule`:
+    /// `x · sigmoid(W2 · relu(W1 · mean(x) + b1) + b2)`, both 1×1 convs packed for the GEMM.
+    /// The two small layers run as GEMMs over the batch's pooled vectors, so a batch reads each
+    /// weight once, not once per image (and one image reads it as packed panels, in order).
+    static func squeezeExcite(batch: Int, x: UnsafePointer<Float>, channels: Int, pixels: Int,
+                              reduceWeight: UnsafePointer<Float>, reduceBias: UnsafePointer<Float>, reduced: Int,
                               expandWeight: UnsafePointer<Float>, expandBias: UnsafePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let pooled = scratch
-        let hidden = scratch + channels
-        let gate = hidden + reduced
-        averagePool(x: x, channels: channels, pixels: pixels, out: pooled)
-        hidden.update(from: reduceBias, count: reduced)
-        BLAS.gemv(m: reduced, n: channels, a: reduceWeight, lda: channels, x: pooled, beta: 1, y: hidden)
-        for r in 0..<reduced { hidden[r] = max(hidden[r], 0) }
-        gate.update(from: expandBias, count: channels)
-        BLAS.gemv(m: channels, n: reduced, a: expandWeight, lda: reduced, x: hidden, beta: 1, y: gate)
-        for c in 0..<channels { gate[c] = 1 / (1 + expf(-gate[c])) }
-        vit_scale_columns(x, Int32(pixels), Int32(channels), gate, out)
+                              pool: WorkerPool, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let image = pixels * channels
+        let pooled = scratch                    // [batch, channels]
+        let hidden = pooled + batch * channels  // [batch, reduced]
+        let gate = hidden + batch * reduced     // [batch, channels]
+        pool.run(items: batch) { n, _ in
+            averagePool(x: x + n * image, channels: channels, pixels: pixels, out: pooled + n * channels)
+        }
+        ConvolutionKernels.pointwise(x: pooled, rows: batch, cin: channels, weight: reduceWeight, bias: reduceBias,
+                                     cout: reduced, activation: .relu, residual: nil, out: hidden)
+        ConvolutionKernels.pointwise(x: hidden, rows: batch, cin: reduced, weight: expandWeight, bias: expandBias,
+                                     cout: channels, activation: .identity, residual: nil, out: gate)
+        for i in 0..<(batch * channels) { gate[i] = 1 / (1 + expf(-gate[i])) }
+        pool.run(items: batch) { n, _ in
+            vit_scale_columns(x + n * image, Int32(pixels), Int32(channels), gate + n * channels, out + n * image)
+        }
     }
 }

@@ -41,7 +41,9 @@ extension EfficientViT: Architecture {
                                          expandWeight: d.squeeze.expand.weight, expandBias: d.squeeze.expand.bias,
                                          reduced: d.squeeze.reduce.outChannels),
                           input: y, outputShape: [n, h, w, hidden],
-                          scratch: 2 * hidden + d.squeeze.reduce.outChannels, label: p + ".patchmerge.se")
+                          scratch: ReductionKernels.squeezeExciteScratchCount(
+                              batch: n, channels: hidden, reduced: d.squeeze.reduce.outChannels),
+                          label: p + ".patchmerge.se")
                 x = pointwise(d.project, y, label: p + ".patchmerge.conv3")
                 x = depthwise(d.dw2, x, residual: x, label: p + ".res2.0")
                 x = ffn(d.ffn2, x, p + ".res2.1")
