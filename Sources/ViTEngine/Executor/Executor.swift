@@ -32,8 +32,6 @@ final class Executor {
     /// Arena bytes this executor holds.
     var arenaBytes: Int { plan.arenaCount * MemoryLayout<Float>.size }
 
-    /// Copies `input` into the graph's input value, runs every node, and hands each requested
-    /// output to `read` while the arena is still valid.
     /// Runs the graph on the caller's input, which is read in place (not copied into the arena)
     /// and only for the duration of the call.
     func run(input: UnsafeBufferPointer<Float>) {
@@ -59,8 +57,10 @@ final class Executor {
     private func runImageMajor(_ nodes: Range<Int>) {
         let batch = graph.values[graph.input.index].shape[0]
         let profiling = !nodeNanoseconds.isEmpty
-        let threadNanoseconds = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: profiling ? pool.threads * nodes.count : 0)
-        defer { threadNanoseconds.deallocate() }
+        // Per-thread times while profiling (threads write their own entries); nothing allocated otherwise.
+        let threadNanoseconds: UnsafeMutableBufferPointer<UInt64> =
+            profiling ? .allocate(capacity: pool.threads * nodes.count) : UnsafeMutableBufferPointer(start: nil, count: 0)
+        defer { if profiling { threadNanoseconds.deallocate() } }
         if profiling { threadNanoseconds.initialize(repeating: 0) }
         pool.run(items: batch) { n, thread in
             for i in nodes {
