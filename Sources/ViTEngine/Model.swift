@@ -186,14 +186,13 @@ public final class InferenceSession {
     /// Starts timing every layer of the following runs (see ``profile``).
     public func startProfiling() { executor.startProfiling() }
 
-    /// Time spent per kind of layer since ``startProfiling()``, in seconds, largest first.
+    /// Time spent per kind of layer since ``startProfiling()``, in seconds, largest first
+    /// (``layerProfile`` summed by kind).
     public var profile: [(layer: String, seconds: Double, macs: Int)] {
         var byKind: [String: (Double, Int)] = [:]
-        for (i, node) in executor.graph.nodes.enumerated() where i < executor.nodeNanoseconds.count {
-            let kind = node.operation.kind
-            let t = Double(executor.nodeNanoseconds[i]) / 1e9
-            byKind[kind, default: (0, 0)].0 += t
-            byKind[kind, default: (0, 0)].1 += executor.graph.macs(of: node)
+        for layer in layerProfile {
+            byKind[layer.kind, default: (0, 0)].0 += layer.seconds
+            byKind[layer.kind, default: (0, 0)].1 += layer.macs
         }
         return byKind.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds }
     }

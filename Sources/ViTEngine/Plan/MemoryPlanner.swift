@@ -16,10 +16,9 @@ struct MemoryPlan: Sendable {
     /// (thread `t`'s at `t ×` the value's per-image floats), not the whole batch.
     var perThreadValues: Set<Int> = []
 
-    /// Floats of a value's slot.
+    /// Floats of a value's slot (before alignment).
     func slotCount(_ graph: Graph, _ v: ValueID, threads: Int) -> Int {
-        let info = graph.values[v.index]
-        return perThreadValues.contains(v.index) ? threads * (info.count / info.shape[0]) : info.count
+        MemoryPlanner.slotCount(graph.values[v.index], perThread: perThreadValues.contains(v.index), threads: threads)
     }
 }
 
@@ -83,8 +82,7 @@ enum MemoryPlanner {
         // released when it ends.
         let perThread = Set(graph.nodes[segment].dropLast().map(\.output.index))
         func size(_ v: ValueID) -> Int {
-            let info = graph.values[v.index]
-            return round(perThread.contains(v.index) ? threads * (info.count / info.shape[0]) : info.count)
+            round(slotCount(graph.values[v.index], perThread: perThread.contains(v.index), threads: threads))
         }
         if !segment.isEmpty {
             for i in segment {
@@ -127,6 +125,11 @@ enum MemoryPlanner {
         }
         return MemoryPlan(valueOffsets: offsets, scratchOffsets: scratch, arenaCount: free.end,
                           inPlaceNodes: inPlace, imageMajorNodes: segment, perThreadValues: perThread)
+    }
+
+    /// Floats of a value's slot: the whole batch, or one image per thread.
+    static func slotCount(_ info: ValueInfo, perThread: Bool, threads: Int) -> Int {
+        perThread ? threads * (info.count / info.shape[0]) : info.count
     }
 
     private static func round(_ n: Int) -> Int { (max(n, 1) + alignment - 1) / alignment * alignment }
