@@ -62,15 +62,20 @@ final class PackedGEMMTests: XCTestCase {
 
     /// Dense convolutions against the definition in Double (kernels 2, 3, 5, 7, strides 1–3, an
     /// image narrower than the kernel), and the channels-last input bit-identical to the same
-    /// image in NCHW: same taps, same order. Output rows are computed in blocks of two, as the
-    /// executor cuts them into blocks, so every block's band starts at another input row.
+    /// image in NCHW: same taps, same order. Output rows are computed in blocks of two, three and
+    /// the whole image, as the executor cuts them into blocks, so every block's band starts at
+    /// another input row; the bits must not depend on the cut. 3×3 stride-2 layers with 16 or more
+    /// input channels run both ways: plain, and in row pairs with the weight's outer-rows sum.
     func testDenseConvolutionMatchesItsDefinitionInBothLayouts() {
         // (cin, cout, height, width, kernel, stride, pad)
         let shapes = [(8, 16, 9, 11, 3, 2, 1), (5, 40, 7, 6, 3, 1, 1), (4, 8, 6, 9, 5, 1, 2),
                       (3, 8, 10, 10, 3, 2, 1), (6, 12, 8, 8, 2, 2, 0), (4, 8, 5, 2, 3, 1, 1), (2, 24, 4, 13, 7, 3, 3),
                       // RGB stems: odd widths, 8- to 48-channel outputs (two panels), one input channel
                       (3, 24, 9, 37, 3, 2, 1), (3, 48, 6, 66, 3, 2, 1), (1, 16, 5, 34, 3, 2, 1), (4, 8, 7, 3, 3, 2, 1),
-                      (3, 12, 6, 20, 3, 2, 1)]
+                      (3, 12, 6, 20, 3, 2, 1),
+                      // row pairs: odd and even heights and widths, 8- to 48-channel outputs, odd cin
+                      (16, 24, 9, 11, 3, 2, 1), (32, 40, 8, 7, 3, 2, 1), (17, 8, 5, 4, 3, 2, 1), (16, 48, 2, 5, 3, 2, 1),
+                      (24, 32, 12, 12, 3, 2, 1)]
         for (cin, cout, h, w, k, stride, pad) in shapes {
             var seed = UInt64(cin * 131 + cout * 17 + h * 7 + w + k)
             func next() -> Float {
@@ -84,49 +89,64 @@ final class PackedGEMMTests: XCTestCase {
             let bias = (0..<cout).map { _ in next() }
             var packed = [Float](repeating: 0, count: Int(vit_packed_weights_count(Int32(k * k * cin), Int32(cout))))
             vit_pack_weights(weight, Int32(k * k * cin), Int32(cout), &packed)
+            let pairs = vit_conv2d_uses_row_pairs(Int32(cin), Int32(k), Int32(stride)) != 0
+            XCTAssertEqual(pairs, k == 3 && stride == 2 && cin >= 16)
+            var outerSum = [Float](repeating: 0, count: Int(vit_packed_weights_count(Int32(3 * cin), Int32(cout))))
+            if pairs { vit_pack_outer_rows_sum(packed, Int32(cin), Int32(cout), &outerSum) }
             let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
-            let blockRows = 2
             var scratch = [Float](repeating: .nan, count: Int(vit_conv2d_scratch_count(Int32(cin), Int32(w), Int32(k),
-                                                                                        Int32(stride), Int32(pad), Int32(blockRows))))
-            func run(_ input: [Float], channelsLast: Bool, activation: Int32 = Int32(VIT_ACT_IDENTITY)) -> [Float] {
+                                                                                        Int32(stride), Int32(pad), Int32(cout),
+                                                                                        Int32(oh))))
+            func run(_ input: [Float], channelsLast: Bool, rowPairs: Bool, blockRows: Int = 2,
+                     activation: Int32 = Int32(VIT_ACT_IDENTITY)) -> [Float] {
                 var out = [Float](repeating: .nan, count: oh * ow * cout)
-                for oy0 in Swift.stride(from: 0, to: oh, by: blockRows) {
-                    vit_conv2d_packed_rows(input, channelsLast ? 1 : 0, Int32(h), Int32(w), Int32(cin), Int32(k),
-                                           Int32(stride), Int32(pad), packed, bias, Int32(cout), activation,
-                                           Int32(oy0), Int32(min(oh, oy0 + blockRows)), &scratch, &out)
+                outerSum.withUnsafeBufferPointer { outer in
+                    for oy0 in Swift.stride(from: 0, to: oh, by: blockRows) {
+                        vit_conv2d_packed_rows(input, channelsLast ? 1 : 0, Int32(h), Int32(w), Int32(cin), Int32(k),
+                                               Int32(stride), Int32(pad), packed, rowPairs ? outer.baseAddress : nil,
+                                               bias, Int32(cout), activation, Int32(oy0), Int32(min(oh, oy0 + blockRows)),
+                                               &scratch, &out)
+                    }
                 }
                 return out
             }
-            let label = "cin \(cin) cout \(cout) \(h)×\(w) kernel \(k) stride \(stride) pad \(pad)"
-            for portable in [false, true] {
-                vit_kernels_use_portable(portable ? 1 : 0)
-                defer { vit_kernels_use_portable(0) }
-                let inPlace = run(hwc, channelsLast: true), banded = run(chw, channelsLast: false)
-                XCTAssertEqual(inPlace.map(\.bitPattern), banded.map(\.bitPattern), "\(label) portable=\(portable)")
-                for activation in [VIT_ACT_RELU, VIT_ACT_GELU].map(Int32.init) {
-                    XCTAssertEqual(run(hwc, channelsLast: true, activation: activation).map(\.bitPattern),
-                                   run(chw, channelsLast: false, activation: activation).map(\.bitPattern),
-                                   "\(label) activation \(activation) portable=\(portable)")
-                }
-                var worst = 0.0
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        for o in 0..<cout {
-                            var v = Double(bias[o])
-                            for ky in 0..<k {
-                                for kx in 0..<k {
-                                    let iy = oy * stride - pad + ky, ix = ox * stride - pad + kx
-                                    guard (0..<h).contains(iy), (0..<w).contains(ix) else { continue }
-                                    for c in 0..<cin {
-                                        v += Double(hwc[(iy * w + ix) * cin + c]) * Double(weight[((ky * k + kx) * cin + c) * cout + o])
+            for rowPairs in pairs ? [false, true] : [false] {
+                let label = "cin \(cin) cout \(cout) \(h)×\(w) kernel \(k) stride \(stride) pad \(pad) row pairs \(rowPairs)"
+                for portable in [false, true] {
+                    vit_kernels_use_portable(portable ? 1 : 0)
+                    defer { vit_kernels_use_portable(0) }
+                    let inPlace = run(hwc, channelsLast: true, rowPairs: rowPairs)
+                    let banded = run(chw, channelsLast: false, rowPairs: rowPairs)
+                    XCTAssertEqual(inPlace.map(\.bitPattern), banded.map(\.bitPattern), "\(label) portable=\(portable)")
+                    for blockRows in [3, oh] {
+                        XCTAssertEqual(run(hwc, channelsLast: true, rowPairs: rowPairs, blockRows: blockRows).map(\.bitPattern),
+                                       inPlace.map(\.bitPattern), "\(label) blocks of \(blockRows) portable=\(portable)")
+                    }
+                    for activation in [VIT_ACT_RELU, VIT_ACT_GELU].map(Int32.init) {
+                        XCTAssertEqual(run(hwc, channelsLast: true, rowPairs: rowPairs, activation: activation).map(\.bitPattern),
+                                       run(chw, channelsLast: false, rowPairs: rowPairs, activation: activation).map(\.bitPattern),
+                                       "\(label) activation \(activation) portable=\(portable)")
+                    }
+                    var worst = 0.0
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            for o in 0..<cout {
+                                var v = Double(bias[o])
+                                for ky in 0..<k {
+                                    for kx in 0..<k {
+                                        let iy = oy * stride - pad + ky, ix = ox * stride - pad + kx
+                                        guard (0..<h).contains(iy), (0..<w).contains(ix) else { continue }
+                                        for c in 0..<cin {
+                                            v += Double(hwc[(iy * w + ix) * cin + c]) * Double(weight[((ky * k + kx) * cin + c) * cout + o])
+                                        }
                                     }
                                 }
+                                worst = max(worst, abs(v - Double(inPlace[(oy * ow + ox) * cout + o])))
                             }
-                            worst = max(worst, abs(v - Double(inPlace[(oy * ow + ox) * cout + o])))
                         }
                     }
+                    XCTAssertLessThan(worst, 1e-4, "\(label) portable=\(portable)")
                 }
-                XCTAssertLessThan(worst, 1e-4, "\(label) portable=\(portable)")
             }
         }
     }

@@ -91,16 +91,29 @@ void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float 
                      const float *bias, int act, const float *residual, long ldr, float *c, long ldc);
 
 /// Scratch floats vit_conv2d_packed_rows needs for `out_rows` output rows.
-long vit_conv2d_scratch_count(int cin, int width, int kernel, int stride, int pad, int out_rows);
+long vit_conv2d_scratch_count(int cin, int width, int kernel, int stride, int pad, int cout, int out_rows);
+
+/// Whether vit_conv2d_packed_rows computes a layer of this shape in row pairs when given the
+/// weight's outer-rows sum: 3×3, stride 2, at least 16 input channels.
+int vit_conv2d_uses_row_pairs(int cin, int kernel, int stride);
+
+/// From a 3×3 convolution's weight packed by vit_pack_weights ((9·cin)×cout), the sum of its
+/// first and last kernel rows, (3·cin)×cout packed the same way (vit_packed_weights_count(3·cin,
+/// cout) floats): what vit_conv2d_packed_rows needs to compute a stride-2 layer in row pairs.
+void vit_pack_outer_rows_sum(const float *packed, int cin, int cout, float *out);
 
 /// Output rows oy0..<oy1 of a dense convolution (groups = 1, zero padding `pad`) into the whole
 /// channels-last output image `out` ([oh, ow, cout]): out = act(conv(x) + bias). x is one image,
 /// [height, width, cin] when channels_last, else [cin, height, width]. The weight is
 /// [cout, kernel, kernel, cin] as a (kernel·kernel·cin)×cout matrix packed by vit_pack_weights;
-/// any cout. The sum runs in (ky, kx, cin) order, as the GEMM of an im2col matrix would.
+/// any cout. The sum runs in (ky, kx, cin) order, as the GEMM of an im2col matrix would, unless
+/// `outer_sum` (vit_pack_outer_rows_sum of the weight, or NULL) is given for a 3×3 stride-2
+/// layer: then output rows come in pairs that share one product (15 multiply-adds per output
+/// pair and input channel instead of 18; see conv3x3s2_row_pairs), each row's sum in a fixed
+/// order whatever the block.
 void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
-                            int stride, int pad, const float *packed, const float *bias, int cout, int act,
-                            int oy0, int oy1, float *scratch, float *out);
+                            int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
+                            int cout, int act, int oy0, int oy1, float *scratch, float *out);
 
 /// Makes every kernel take its portable path even on AVX-512 CPUs (tests of those paths, which
 /// CPUs without AVX-512 run).

@@ -93,7 +93,7 @@ final class Executor {
     /// Output rows `outputRows` of one image of a dense convolution node.
     private func convolve(_ node: Node, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                           outputRows: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
-        guard case let .convolution(weight, bias, kernel, stride, padding, activation, channelsLast) = node.operation
+        guard case let .convolution(weight, outerRowsSum, bias, kernel, stride, padding, activation, channelsLast) = node.operation
         else { preconditionFailure("\(node.label) is not a dense convolution") }
         let inShape = graph.values[node.input.index].shape, outShape = graph.values[node.output.index].shape
         // [N, C, H, W] for the stem, [N, H, W, C] after it.
@@ -105,7 +105,7 @@ final class Executor {
             let rows = blocks.range(block)
             ConvolutionKernels.dense(
                 x: x, channelsLast: channelsLast, cin: cin, height: height, width: width,
-                weight: p[weight], bias: p[bias], cout: outShape[3], kernel: kernel, stride: stride,
+                weight: p[weight], outerRowsSum: outerRowsSum.map { p[$0] }, bias: p[bias], cout: outShape[3], kernel: kernel, stride: stride,
                 padding: padding, activation: activation,
                 outputRows: outputRows.lowerBound + rows.lowerBound ..< outputRows.lowerBound + rows.upperBound,
                 scratch: scratch, out: out)
@@ -326,14 +326,21 @@ enum Partition {
         var count: Int
         var length: Int
         var parts: Int
-        func range(_ i: Int) -> Range<Int> { (length * i / parts)..<(length * (i + 1) / parts) }
+        /// Blocks start on multiples of this (a dense convolution's row pairs).
+        var unit = 1
+        func range(_ i: Int) -> Range<Int> {
+            let units = (length + unit - 1) / unit
+            return min(length, unit * (units * i / parts))..<min(length, unit * (units * (i + 1) / parts))
+        }
     }
 
-    /// Output rows of a dense convolution in blocks of up to `denseRowsPerItem` (bounds the band scratch).
+    /// Output rows of a dense convolution in blocks of up to `denseRowsPerItem` (bounds the band
+    /// scratch), each starting on an even row so that no block splits a pair of rows that share a
+    /// product (`vit_conv2d_packed_rows`).
     static func convolutionRowBlocks(outputRows: Int) -> Blocks {
-        let rows = ConvolutionKernels.denseRowsPerItem
-        let parts = (outputRows + rows - 1) / rows
-        return Blocks(count: parts, length: outputRows, parts: parts)
+        let pairs = (outputRows + 1) / 2, pairsPerBlock = ConvolutionKernels.denseRowsPerItem / 2
+        let parts = (pairs + pairsPerBlock - 1) / pairsPerBlock
+        return Blocks(count: parts, length: outputRows, parts: parts, unit: 2)
     }
 
     /// Rows in blocks of about `rowsPerBlock`.

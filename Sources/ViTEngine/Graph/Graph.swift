@@ -110,9 +110,10 @@ enum TokenPool: Sendable {
 
 /// What a node computes. Every operation writes one output value.
 enum Operation: Sendable {
-    /// Dense convolution (groups = 1), bias and activation fused; weight `[cout, k, k, cin]`.
+    /// Dense convolution (groups = 1), bias and activation fused; weight `[cout, k, k, cin]`
+    /// (and, for 3×3 stride-2 layers computed in row pairs, its outer-rows sum).
     /// `channelsLast` is false for the stem, which reads the caller's NCHW input.
-    case convolution(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, padding: Int,
+    case convolution(weight: ParamID, outerRowsSum: ParamID?, bias: ParamID, kernel: Int, stride: Int, padding: Int,
                      activation: Activation, channelsLast: Bool)
     /// 1×1 convolution, or a linear layer on every token: a GEMM per image over its rows (pixels or
     /// tokens) with the epilogue `activation(· + bias + residual)` fused.

@@ -11,7 +11,7 @@ extension Graph {
         // Spatial values are [N, H, W, C], sequences [N, T, C]; the stem's input alone is [N, C, H, W].
         let rows = values[node.output.index].rowsPerImage
         switch node.operation {
-        case let .convolution(_, _, kernel, _, _, _, channelsLast):
+        case let .convolution(_, _, _, kernel, _, _, _, channelsLast):
             return batch * rows * output[3] * (channelsLast ? input[3] : input[1]) * kernel * kernel
         case .pointwise:
             return batch * rows * output.last! * input.last!

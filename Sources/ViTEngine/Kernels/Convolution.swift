@@ -22,13 +22,15 @@ enum ConvolutionKernels {
     /// (``denseScratchCount(cin:width:kernel:stride:padding:outputRows:)`` floats), and each
     /// output row is a GEMM over that band against the weight reordered to `[cout, k, k, cin]` and
     /// packed like a 1×1 conv's, with no im2col copy. The input is HWC, or CHW for the stem, which
-    /// reads the caller's NCHW batch directly; `out` is the whole HWC output image.
+    /// reads the caller's NCHW batch directly; `out` is the whole HWC output image. With
+    /// `outerRowsSum` (a 3×3 stride-2 layer's, see ``WeightLayout``) output rows are computed in
+    /// pairs that share a product: 15 multiply-adds per pair of outputs and input channel, not 18.
     static func dense(x: UnsafePointer<Float>, channelsLast: Bool, cin: Int, height: Int, width: Int,
-                      weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, cout: Int,
+                      weight: UnsafePointer<Float>, outerRowsSum: UnsafePointer<Float>?, bias: UnsafePointer<Float>, cout: Int,
                       kernel: Int, stride: Int, padding: Int, activation: Activation, outputRows: Range<Int>,
                       scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         vit_conv2d_packed_rows(x, channelsLast ? 1 : 0, Int32(height), Int32(width), Int32(cin), Int32(kernel),
-                               Int32(stride), Int32(padding), weight, bias, Int32(cout), activation.code,
+                               Int32(stride), Int32(padding), weight, outerRowsSum, bias, Int32(cout), activation.code,
                                Int32(outputRows.lowerBound), Int32(outputRows.upperBound), scratch, out)
     }
 
@@ -37,9 +39,9 @@ enum ConvolutionKernels {
 
     /// Scratch floats one thread needs for ``dense`` on blocks of up to ``denseRowsPerItem`` of
     /// `outputRows` output rows.
-    static func denseScratchCount(cin: Int, width: Int, kernel: Int, stride: Int, padding: Int,
+    static func denseScratchCount(cin: Int, width: Int, kernel: Int, stride: Int, padding: Int, cout: Int,
                                   outputRows: Int) -> Int {
-        vit_conv2d_scratch_count(Int32(cin), Int32(width), Int32(kernel), Int32(stride), Int32(padding),
+        vit_conv2d_scratch_count(Int32(cin), Int32(width), Int32(kernel), Int32(stride), Int32(padding), Int32(cout),
                                  Int32(min(outputRows, denseRowsPerItem)))
     }
 

@@ -209,10 +209,10 @@ struct EfficientFormerV2: Sendable {
                               bias: loader.add(loader[p + ".bias"], name: p + ".bias"), outChannels: channels)
         }
 
-        stem = [conv("stem.conv1", .dense(kernel: 3)), conv("stem.conv2", .dense(kernel: 3))]
+        stem = [conv("stem.conv1", .dense(kernel: 3, stride: 2)), conv("stem.conv2", .dense(kernel: 3, stride: 2))]
         stages = (0..<4).map { s in
             let p = "stages.\(s)"
-            let downsample = s > 0 ? conv(p + ".downsample.conv", .dense(kernel: 3)) : nil
+            let downsample = s > 0 ? conv(p + ".downsample.conv", .dense(kernel: 3, stride: 2)) : nil
             let downsampleAttention = s >= 3
                 ? attention(p + ".downsample.attn", grid: c.mapSize(stride: 4 << (s - 1)), strided: false,
                             downsampling: true, outputScale: nil)

@@ -57,13 +57,6 @@ public struct EfficientViTConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// A convolution (or linear layer) with BatchNorm folded in.
-struct FoldedConv: Sendable {
-    var weight: ParamID
-    var bias: ParamID
-    var outChannels: Int
-}
-
 /// Parameters of one EfficientViT model after BatchNorm folding, laid out for graph building.
 struct EfficientViT: Sendable {
     struct FFN: Sendable { var expand: FoldedConv; var reduce: FoldedConv }
@@ -148,9 +141,7 @@ struct EfficientViT: Sendable {
         var store = ParameterStoreBuilder()
         func conv(_ p: String, _ layout: WeightLayout.Convolution = .pointwise) -> FoldedConv {
             let (w, b) = BatchNormFolding.convNorm(t, p)
-            let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
-            return FoldedConv(weight: store.add(stored, name: p + ".weight"), bias: store.add(b, name: p + ".bias"),
-                              outChannels: b.count)
+            return store.convolution(weight: w, bias: b, as: layout, name: p)
         }
         func depthwise(_ p: String, kernel: Int = 3) -> FoldedConv { conv(p, .depthwise(kernel: kernel)) }
         // A 1×1 conv with bias and no norm (squeeze-excite's), packed for the GEMM.
@@ -162,7 +153,7 @@ struct EfficientViT: Sendable {
         }
         func ffn(_ p: String) -> FFN { FFN(expand: conv(p + ".pw1"), reduce: conv(p + ".pw2")) }
 
-        patchEmbed = (1...4).map { conv("patch_embed.conv\($0)", .dense(kernel: 3)) }
+        patchEmbed = (1...4).map { conv("patch_embed.conv\($0)", .dense(kernel: 3, stride: 2)) }
         let windows = c.attentionWindows
         var stages: [Stage] = []
         for s in c.embedDims.indices {

@@ -70,10 +70,10 @@ struct ResNet: Sendable {
 
     init(config c: ResNetConfig, tensors t: CheckpointTensors) {
         var loader = ParameterLoader(t)
-        func conv(_ conv: String, _ norm: String, kernel: Int) -> FoldedConv {
-            loader.convolution(conv, norm: norm, as: kernel == 1 ? .pointwise : .dense(kernel: kernel))
+        func conv(_ conv: String, _ norm: String, kernel: Int, stride: Int = 1) -> FoldedConv {
+            loader.convolution(conv, norm: norm, as: kernel == 1 ? .pointwise : .dense(kernel: kernel, stride: stride))
         }
-        stem = conv("conv1", "bn1", kernel: 7)
+        stem = conv("conv1", "bn1", kernel: 7, stride: 2)
         stages = c.layers.enumerated().map { s, blocks in
             (0..<blocks).map { b in
                 let p = "layer\(s + 1).\(b)"
@@ -82,7 +82,7 @@ struct ResNet: Sendable {
                 // packed layout as a pointwise one.)
                 let shortcut = b == 0 ? conv(p + ".downsample.0", p + ".downsample.1", kernel: 1) : nil
                 return Bottleneck(reduce: conv(p + ".conv1", p + ".bn1", kernel: 1),
-                                  spatial: conv(p + ".conv2", p + ".bn2", kernel: 3),
+                                  spatial: conv(p + ".conv2", p + ".bn2", kernel: 3, stride: stride),
                                   expand: conv(p + ".conv3", p + ".bn3", kernel: 1),
                                   shortcut: shortcut, stride: stride)
             }

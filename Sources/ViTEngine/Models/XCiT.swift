@@ -129,7 +129,7 @@ struct XCiT: Sendable {
         var loader = ParameterLoader(t)
         stem = (0..<c.stemConvolutions).map { i in
             let p = "patch_embed.proj.\(2 * i)"
-            return loader.convolution(p + ".0", norm: p + ".1", as: .dense(kernel: 3))
+            return loader.convolution(p + ".0", norm: p + ".1", as: .dense(kernel: 3, stride: 2))
         }
         positionProjection = (t["pos_embed.token_projection.weight"], t["pos_embed.token_projection.bias"])
         classToken = t["cls_token"]

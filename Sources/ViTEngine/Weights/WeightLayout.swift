@@ -8,8 +8,9 @@ enum WeightLayout {
         /// `vit_pack_weights`): 1×1 convs, read by the packed GEMM.
         case pointwise
         /// `[cout, cin, k, k]` → `[cout, k, k, cin]`, matching the channels-last input band the
-        /// convolution reads, then transposed and packed like a 1×1 conv's weight.
-        case dense(kernel: Int)
+        /// convolution reads, then transposed and packed like a 1×1 conv's weight. The stride
+        /// decides whether the layer also gets ``WeightLayout/outerRowsSum(packed:inChannels:outChannels:as:)``.
+        case dense(kernel: Int, stride: Int = 1)
         /// `[c, 1, k, k]` → `[k·k, c]`: each tap's weights contiguous across channels.
         case depthwise(kernel: Int)
     }
@@ -30,7 +31,7 @@ enum WeightLayout {
         switch layout {
         case .pointwise:
             return packed(w, outChannels: outChannels)
-        case let .dense(k):
+        case let .dense(k, _):
             let cin = w.count / (outChannels * k * k)
             var out = [Float](repeating: 0, count: w.count)
             for o in 0..<outChannels {
@@ -48,5 +49,17 @@ enum WeightLayout {
             }
             return out
         }
+    }
+
+    /// The second tensor a 3×3 stride-2 convolution stores when its kernel computes output rows
+    /// in pairs (`vit_conv2d_uses_row_pairs`): the sum of the packed weight's first and last
+    /// kernel rows. `nil` for every other layout and shape, which need nothing more.
+    static func outerRowsSum(packed: [Float], inChannels cin: Int, outChannels cout: Int,
+                             as layout: Convolution) -> [Float]? {
+        guard case let .dense(kernel, stride) = layout,
+              vit_conv2d_uses_row_pairs(Int32(cin), Int32(kernel), Int32(stride)) != 0 else { return nil }
+        var sum = [Float](repeating: 0, count: vit_packed_weights_count(Int32(3 * cin), Int32(cout)))
+        vit_pack_outer_rows_sum(packed, Int32(cin), Int32(cout), &sum)
+        return sum
     }
 }

@@ -1,3 +1,28 @@
+/// A convolution (or linear layer) with BatchNorm folded in, as stored for its kernel.
+struct FoldedConv: Sendable {
+    var weight: ParamID
+    var bias: ParamID
+    var outChannels: Int
+    /// A 3×3 stride-2 layer's weight summed over its outer kernel rows, when its kernel computes
+    /// output rows in pairs (see ``WeightLayout/outerRowsSum(packed:inChannels:outChannels:as:)``).
+    var outerRowsSum: ParamID? = nil
+}
+
+extension ParameterStoreBuilder {
+    /// Stores a folded convolution's PyTorch-layout weight (`[cout, cin, k, k]`) in `layout` and
+    /// its bias (`cout` values), with the outer-rows sum a stride-2 3×3 layer's kernel reads.
+    mutating func convolution(weight w: [Float], bias b: [Float], as layout: WeightLayout.Convolution,
+                              name: String) -> FoldedConv {
+        let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
+        var kernelArea = 1
+        if case let .dense(k, _) = layout { kernelArea = k * k }
+        let outer = WeightLayout.outerRowsSum(packed: stored, inChannels: w.count / (b.count * kernelArea),
+                                              outChannels: b.count, as: layout)
+        return FoldedConv(weight: add(stored, name: name + ".weight"), bias: add(b, name: name + ".bias"),
+                          outChannels: b.count, outerRowsSum: outer.map { add($0, name: name + ".weight.outer_rows_sum") })
+    }
+}
+
 /// Output size of a k×k convolution or pooling along one axis, as PyTorch computes it.
 func convolutionOutputSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int {
     (size + 2 * padding - kernel) / stride + 1
@@ -14,11 +39,13 @@ extension GraphBuilder {
         let (cin, height, width) = channelsLast ? (s[3], s[1], s[2]) : (s[1], s[2], s[3])
         let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padding: padding)
         let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padding: padding)
-        return add(.convolution(weight: conv.weight, bias: conv.bias, kernel: kernel, stride: stride, padding: padding,
-                                activation: activation, channelsLast: channelsLast),
+        precondition(conv.outerRowsSum == nil || (kernel == 3 && stride == 2),
+                     "\(label): weights stored for a 3×3 stride-2 layer used with kernel \(kernel), stride \(stride)")
+        return add(.convolution(weight: conv.weight, outerRowsSum: conv.outerRowsSum, bias: conv.bias, kernel: kernel,
+                                stride: stride, padding: padding, activation: activation, channelsLast: channelsLast),
                    input: x, outputShape: [s[0], oh, ow, conv.outChannels],
                    scratch: ConvolutionKernels.denseScratchCount(cin: cin, width: width, kernel: kernel, stride: stride,
-                                                                 padding: padding, outputRows: oh),
+                                                                 padding: padding, cout: conv.outChannels, outputRows: oh),
                    label: label)
     }
 }

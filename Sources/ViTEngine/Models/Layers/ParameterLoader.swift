@@ -60,10 +60,9 @@ struct ParameterLoader {
     /// A plain `nn.Conv2d` with bias (a patch embedding): `prefix.weight` `[out, in, k, k]` in the
     /// dense convolution's packed layout, and `prefix.bias`.
     mutating func convolution(_ prefix: String) -> FoldedConv {
-        let shape = tensors.shape(prefix + ".weight")
-        let w = WeightLayout.reorder(tensors[prefix + ".weight"], outChannels: shape[0], as: .dense(kernel: shape[3]))
-        return FoldedConv(weight: store.add(w, name: prefix + ".weight"),
-                          bias: store.add(tensors[prefix + ".bias"], name: prefix + ".bias"), outChannels: shape[0])
+        let kernel = tensors.shape(prefix + ".weight")[3]
+        return store.convolution(weight: tensors[prefix + ".weight"], bias: tensors[prefix + ".bias"],
+                                 as: .dense(kernel: kernel, stride: kernel), name: prefix)
     }
 
     /// A convolution `conv.weight` (with `conv.bias` when `convBias`) followed by the BatchNorm at
@@ -73,9 +72,7 @@ struct ParameterLoader {
                               convBias: Bool = false, outputScale: [Float]? = nil) -> FoldedConv {
         let (w, b) = BatchNormFolding.convNorm(tensors, weight: conv + ".weight", bias: convBias ? conv + ".bias" : nil,
                                                norm: norm, outputScale: outputScale)
-        let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
-        return FoldedConv(weight: store.add(stored, name: conv + ".weight"), bias: store.add(b, name: conv + ".bias"),
-                          outChannels: b.count)
+        return store.convolution(weight: w, bias: b, as: layout, name: conv)
     }
 
     /// A depthwise `nn.Conv2d` with bias (`[C, 1, k, k]`) in the depthwise kernel's tap-major
