@@ -128,8 +128,11 @@ public final class Model: Sendable {
     /// Plans the graph for one input shape and allocates its arena. A session is reused for
     /// every batch of that shape; it allocates nothing per run.
     ///
-    /// - Parameter threads: threads the session's layers are spread over (default: every core
-    ///   this process may use). Results are bit-identical for any thread count and batch size.
+    /// - Parameter threads: threads the session runs on (default: every core this process may
+    ///   use). When the batch divides over them, each thread takes an equal share of the images
+    ///   through the whole network on its own (no thread waits for another between layers);
+    ///   otherwise each layer is spread over the threads. Results are bit-identical for any
+    ///   thread count and batch size.
     public func makeSession(batch: Int, height: Int, width: Int,
                             threads: Int? = nil) throws(EngineError) -> InferenceSession {
         let threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -140,15 +143,19 @@ public final class Model: Sendable {
         if let problem = architecture.inputProblem(height: height, width: width) {
             throw .invalidInputShape(expected: "[N ≥ 1, 3, H, W] with " + problem, found: [batch, 3, height, width])
         }
-        let graph = architecture.graph(batch: batch, height: height, width: width)
-        let plan = MemoryPlanner.plan(graph, threads: threads)
-        guard plan.arenaCount <= Self.maximumArenaBytes / 4 else {
+        let shards = threads > 1 && batch % threads == 0 ? threads : 1
+        let graph = architecture.graph(batch: batch / shards, height: height, width: width)
+        let plan = MemoryPlanner.plan(graph, threads: threads / shards)
+        guard plan.arenaCount * shards <= Self.maximumArenaBytes / 4 else {
             throw .invalidInputShape(expected: "an input whose activations fit in \(Self.maximumArenaBytes >> 30) GiB "
-                                     + "(this one needs \(plan.arenaCount * 4 >> 20) MiB)",
+                                     + "(this one needs \(plan.arenaCount * shards * 4 >> 20) MiB)",
                                      found: [batch, 3, height, width])
         }
-        return InferenceSession(executor: Executor(graph: graph, plan: plan, parameters: architecture.parameters,
-                                                   pool: WorkerPool(threads: threads)))
+        let executors = (0..<shards).map { _ in
+            Executor(graph: graph, plan: plan, parameters: architecture.parameters,
+                     pool: WorkerPool(threads: threads / shards))
+        }
+        return InferenceSession(executors: executors, shardPool: shards > 1 ? WorkerPool(threads: shards) : nil)
     }
 
     /// Runs one input of any supported shape (plans a session for it; reuse a session for speed).
@@ -170,21 +177,31 @@ public struct Prediction: Sendable, Equatable {
 
 /// A planned graph and its arena for one input shape. Not shareable between threads: it owns
 /// the memory the run writes. Make one per thread (they share the model's parameters).
+///
+/// A session on several threads whose batch divides over them holds one executor (graph, plan
+/// and arena) per thread for its share of the images, run side by side; otherwise one executor
+/// spreads each layer over the threads.
 public final class InferenceSession {
-    let executor: Executor
+    /// One executor, or one per shard of the batch.
+    let executors: [Executor]
+    /// Runs the shards side by side (nil with one executor).
+    private let shardPool: WorkerPool?
     /// The input shape this session runs: `[N, 3, H, W]`.
     public let inputShape: [Int]
 
-    init(executor: Executor) {
-        self.executor = executor
-        inputShape = executor.graph.values[executor.graph.input.index].shape
+    init(executors: [Executor], shardPool: WorkerPool?) {
+        precondition(!executors.isEmpty && (executors.count == 1) == (shardPool == nil))
+        self.executors = executors
+        self.shardPool = shardPool
+        let shard = executors[0].graph.values[executors[0].graph.input.index].shape
+        inputShape = [shard[0] * executors.count] + shard.dropFirst()
     }
 
-    /// Bytes of the one arena that holds every intermediate tensor (planned by liveness).
-    public var arenaBytes: Int { executor.arenaBytes }
+    /// Bytes of the arenas that hold every intermediate tensor (each planned by liveness).
+    public var arenaBytes: Int { executors.reduce(0) { $0 + $1.arenaBytes } }
 
     /// Starts timing every layer of the following runs (see ``profile``).
-    public func startProfiling() { executor.startProfiling() }
+    public func startProfiling() { executors.forEach { $0.startProfiling() } }
 
     /// Time spent per kind of layer since ``startProfiling()``, in seconds, largest first
     /// (``layerProfile`` summed by kind).
@@ -199,27 +216,42 @@ public final class InferenceSession {
 
     /// Time spent in each layer since ``startProfiling()``, in seconds, in graph order: the
     /// layer's dotted name in the reference model, its kind and its multiply-accumulates per run.
+    /// With the batch in shards run side by side, a layer's time is the mean over the shards.
     public var layerProfile: [(layer: String, kind: String, seconds: Double, macs: Int)] {
-        executor.graph.nodes.enumerated().compactMap { i, node in
-            guard i < executor.nodeNanoseconds.count else { return nil }
-            return (node.label, node.operation.kind, Double(executor.nodeNanoseconds[i]) / 1e9,
-                    executor.graph.macs(of: node))
+        let graph = executors[0].graph
+        return graph.nodes.enumerated().compactMap { i, node in
+            guard i < executors[0].nodeNanoseconds.count else { return nil }
+            let nanoseconds = executors.reduce(0) { $0 + $1.nodeNanoseconds[i] }
+            return (node.label, node.operation.kind, Double(nanoseconds) / 1e9 / Double(executors.count),
+                    graph.macs(of: node) * executors.count)
         }
     }
 
-    /// Threads the session's layers run on.
-    public var threads: Int { executor.threads }
+    /// Threads the session runs on.
+    public var threads: Int { shardPool?.threads ?? executors[0].threads }
 
     /// Multiply-accumulates of one run (the whole batch), counted from the graph.
-    public var macs: Int { executor.graph.macs }
+    public var macs: Int { executors[0].graph.macs * executors.count }
 
     /// Runs the model on `input`, which must have exactly ``inputShape``.
     public func run(_ input: Tensor) throws(EngineError) -> Prediction {
         guard input.shape == inputShape else {
             throw .invalidInputShape(expected: "\(inputShape) (N×C×H×W float32)", found: input.shape)
         }
-        input.values.withUnsafeBufferPointer { executor.run(input: $0) }
-        let outputs = executor.graph.outputs
-        return Prediction(logits: executor.read(outputs[0]), features: executor.read(outputs[1]))
+        let shardCount = input.values.count / executors.count
+        input.values.withUnsafeBufferPointer { values in
+            guard let pool = shardPool else { return executors[0].run(input: values) }
+            pool.run(items: executors.count) { shard, _ in
+                executors[shard].run(input: UnsafeBufferPointer(rebasing: values[shard * shardCount ..< (shard + 1) * shardCount]))
+            }
+        }
+        let outputs = executors[0].graph.outputs
+        return Prediction(logits: read(outputs[0]), features: read(outputs[1]))
+    }
+
+    /// A graph output of the whole batch: the shards' outputs one after the other.
+    private func read(_ value: ValueID) -> Tensor {
+        let parts = executors.map { $0.read(value) }
+        return Tensor(shape: [inputShape[0]] + parts[0].shape.dropFirst(), values: parts.flatMap(\.values))
     }
 }

@@ -54,6 +54,26 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// A batch that divides over the threads runs in shards, one executor per thread taking its
+    /// images through the whole network; one that does not spreads each layer over the threads.
+    /// Both give the single-thread bits.
+    func testABatchThatDividesOverTheThreadsRunsInShards() throws {
+        let model = try model("m0", seed: 4)
+        let shape = [4, 3, 64, 80]
+        let input = Tensor(shape: shape, values: Fixtures.manifest.generator.input(shape: shape, seed: 5))
+        let single = try model.makeSession(batch: 4, height: 64, width: 80, threads: 1)
+        let sharded = try model.makeSession(batch: 4, height: 64, width: 80, threads: 2)
+        XCTAssertEqual(sharded.executors.count, 2)
+        XCTAssertEqual(sharded.inputShape, shape)
+        XCTAssertEqual(sharded.threads, 2)
+        XCTAssertEqual(sharded.macs, single.macs)
+        XCTAssertEqual(try sharded.run(input), try single.run(input))
+        XCTAssertThrowsError(try sharded.run(Tensor(shape: [2, 3, 64, 80], values: [Float](repeating: 0, count: 2 * 3 * 64 * 80))))
+        let layerwise = try model.makeSession(batch: 3, height: 64, width: 80, threads: 2)
+        XCTAssertEqual(layerwise.executors.count, 1)
+        XCTAssertEqual(layerwise.threads, 2)
+    }
+
     private func model(_ name: String, seed: UInt64) throws -> Model {
         let info = try ModelRegistry.model(named: name)
         let dir = try Fixtures.temporaryDirectory()
@@ -63,6 +83,7 @@ final class ExecutorTests: XCTestCase {
         return try Model(info: info, weights: SafeTensorsFile(path: path))
     }
 
+    /// Batch 2: in shards on 2 threads, layer by layer on 3.
     private func checkThreadCountsAgree(model name: String, height: Int, width: Int, seed: UInt64) throws {
         let model = try model(name, seed: seed)
         let shape = [2, 3, height, width]
