@@ -356,7 +356,7 @@ enum Partition {
     }
 
     /// A 1×1 convolution's `rows × columns` output (rows of the whole batch) in blocks of about 96
-    /// rows; a GEMM too short to cut by rows is cut into two column halves instead.
+    /// rows; a GEMM too short to cut by rows is cut into two column parts instead (on threads).
     struct GEMMBlocks {
         var rowParts: Int
         var columnParts: Int
@@ -365,8 +365,13 @@ enum Partition {
         var count: Int { rowParts * columnParts }
         func ranges(_ i: Int) -> (Range<Int>, Range<Int>) {
             let (r, c) = i.quotientAndRemainder(dividingBy: columnParts)
-            return (rowBoundary(r)..<rowBoundary(r + 1),
-                    (columns * c / columnParts)..<(columns * (c + 1) / columnParts))
+            return (rowBoundary(r)..<rowBoundary(r + 1), columnBoundary(c)..<columnBoundary(c + 1))
+        }
+
+        /// Where column part `c` starts: on a 32-column panel of the packed weight.
+        private func columnBoundary(_ c: Int) -> Int {
+            let panels = (columns + 31) / 32
+            return min(columns, 32 * (panels * c / columnParts))
         }
 
         /// Where row block `r` starts: an even split rounded to whole 12-row tiles of the GEMM
@@ -385,8 +390,10 @@ enum Partition {
         // As many blocks for each thread: 3 blocks on 2 threads leave one idle a third of the
         // time (M0's last stage at batch 16). Rows never split a sum, so results do not change.
         if rowParts >= threads { rowParts = (rowParts + threads - 1) / threads * threads }
-        // Column halves must start on a 32-column weight panel.
-        let columnParts = rowParts == 1 && columns >= 128 && columns % 64 == 0 ? 2 : 1
+        // Too few rows to cut: two column parts, each a whole number of 32-column weight panels
+        // (288 columns: 160 + 128), so a stage's 49- or 16-row GEMMs and the classifier head
+        // use both threads whatever their width.
+        let columnParts = rowParts == 1 && threads > 1 && columns >= 128 ? 2 : 1
         return GEMMBlocks(rowParts: rowParts, columnParts: columnParts, rows: rows, columns: columns)
     }
 }
