@@ -249,9 +249,13 @@ public final class InferenceSession {
         return Prediction(logits: read(outputs[0]), features: read(outputs[1]))
     }
 
-    /// A graph output of the whole batch: the shards' outputs one after the other.
+    /// A graph output of the whole batch: the shards' outputs one after the other, copied once.
     private func read(_ value: ValueID) -> Tensor {
-        let parts = executors.map { $0.read(value) }
-        return Tensor(shape: [inputShape[0]] + parts[0].shape.dropFirst(), values: parts.flatMap(\.values))
+        guard executors.count > 1 else { return executors[0].read(value) }
+        let shape = executors[0].graph.values[value.index].shape
+        var values: [Float] = []
+        values.reserveCapacity(shape.reduce(1, *) * executors.count)
+        for executor in executors { executor.append(value, to: &values) }
+        return Tensor(shape: [inputShape[0]] + shape.dropFirst(), values: values)
     }
 }

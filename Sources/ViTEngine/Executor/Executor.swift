@@ -124,6 +124,11 @@ final class Executor {
         return Tensor(shape: info.shape, values: Array(UnsafeBufferPointer(start: pointer(v), count: info.count)))
     }
 
+    /// Appends a value after `run` to `values` (a sharded session's output, gathered in one array).
+    func append(_ v: ValueID, to values: inout [Float]) {
+        values.append(contentsOf: UnsafeBufferPointer(start: pointer(v), count: graph.values[v.index].count))
+    }
+
     /// The caller's input during `run`.
     private var callerInput: UnsafePointer<Float>?
 

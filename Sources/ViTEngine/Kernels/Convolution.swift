@@ -19,7 +19,7 @@ enum ConvolutionKernels {
 
     /// Output rows `outputRows` of a dense convolution (groups = 1) as an implicit GEMM: the
     /// input rows they read are copied once into `scratch` as a zero-padded channels-last band
-    /// (``denseScratchCount(cin:width:kernel:stride:padding:outputRows:)`` floats), and each
+    /// (``denseScratchCount(cin:width:kernel:stride:padding:cout:outputRows:)`` floats), and each
     /// output row is a GEMM over that band against the weight reordered to `[cout, k, k, cin]` and
     /// packed like a 1×1 conv's, with no im2col copy. The input is HWC, or CHW for the stem, which
     /// reads the caller's NCHW batch directly; `out` is the whole HWC output image. With

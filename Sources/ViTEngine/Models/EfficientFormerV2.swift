@@ -204,9 +204,7 @@ struct EfficientFormerV2: Sendable {
             var w = loader[p + ".weight"]
             let channels = w.count / 9
             for ch in 0..<channels { w[ch * 9 + 4] = Float(Double(w[ch * 9 + 4]) + 1) }
-            return FoldedConv(weight: loader.add(WeightLayout.reorder(w, outChannels: channels, as: .depthwise(kernel: 3)),
-                                                 name: p + ".weight"),
-                              bias: loader.add(loader[p + ".bias"], name: p + ".bias"), outChannels: channels)
+            return loader.convolution(weight: w, bias: loader[p + ".bias"], as: .depthwise(kernel: 3), name: p)
         }
 
         stem = [conv("stem.conv1", .dense(kernel: 3, stride: 2)), conv("stem.conv2", .dense(kernel: 3, stride: 2))]

@@ -146,10 +146,7 @@ struct EfficientViT: Sendable {
         func depthwise(_ p: String, kernel: Int = 3) -> FoldedConv { conv(p, .depthwise(kernel: kernel)) }
         // A 1×1 conv with bias and no norm (squeeze-excite's), packed for the GEMM.
         func plain(_ p: String) -> FoldedConv {
-            let b = t[p + ".bias"]
-            return FoldedConv(weight: store.add(WeightLayout.reorder(t[p + ".weight"], outChannels: b.count, as: .pointwise),
-                                                name: p + ".weight"),
-                              bias: store.add(b, name: p + ".bias"), outChannels: b.count)
+            store.convolution(weight: t[p + ".weight"], bias: t[p + ".bias"], as: .pointwise, name: p)
         }
         func ffn(_ p: String) -> FFN { FFN(expand: conv(p + ".pw1"), reduce: conv(p + ".pw2")) }
 

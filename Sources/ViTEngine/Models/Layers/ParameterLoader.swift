@@ -13,6 +13,13 @@ struct ParameterLoader {
     /// Stores a tensor as it is.
     mutating func add(_ values: [Float], name: String) -> ParamID { store.add(values, name: name) }
 
+    /// Stores a convolution whose weight the architecture computed itself (PyTorch layout), in
+    /// `layout`; see ``ParameterStoreBuilder/convolution(weight:bias:as:name:)``.
+    mutating func convolution(weight: [Float], bias: [Float], as layout: WeightLayout.Convolution,
+                              name: String) -> FoldedConv {
+        store.convolution(weight: weight, bias: bias, as: layout, name: name)
+    }
+
     /// `nn.Linear` `prefix.weight` `[out, in]` (+ `prefix.bias`, or zeros when `bias` is false),
     /// packed for the GEMM. `outputScale` multiplies each output (a LayerScale `γ` folded in:
     /// `γ ⊙ (W·x + b) = (diag(γ)·W)·x + γ ⊙ b`), computed in double and rounded once.
@@ -88,9 +95,7 @@ struct ParameterLoader {
                 b[c] = Float(Double(b[c]) * Double(g[c]))
             }
         }
-        return FoldedConv(weight: store.add(WeightLayout.reorder(w, outChannels: shape[0], as: .depthwise(kernel: shape[3])),
-                                            name: prefix + ".weight"),
-                          bias: store.add(b, name: prefix + ".bias"), outChannels: shape[0])
+        return store.convolution(weight: w, bias: b, as: .depthwise(kernel: shape[3]), name: prefix)
     }
 
     /// `nn.LayerNorm` `prefix.weight`, `prefix.bias`.
