@@ -7,6 +7,7 @@
 // the tile is stored, in that order: act(A·W + bias + residual) (ResNet's ReLU follows its add);
 // bias may be NULL (none).
 #include "CKernels.h"
+#include "image_conv.h"
 #include "vector_math.h"
 
 #include <immintrin.h>
@@ -247,6 +248,10 @@ int vit_conv2d_uses_row_pairs(int cin, int kernel, int stride) { return kernel =
 long vit_conv2d_scratch_count(int cin, int width, int kernel, int stride, int pad, int cout, int out_rows) {
     const long padded = (long)(width + 2 * pad) * cin;
     const long band = band_rows(out_rows, kernel, stride) * padded;
+    if (vit_image_conv_applies(0, cin, kernel, stride, pad, cout)) {
+        const long phases = vit_image_conv_scratch_count(cin, width, cout, out_rows);
+        return phases > band ? phases : band;
+    }
     if (!vit_conv2d_uses_row_pairs(cin, kernel, stride)) return band;
     const long ow = (width + 2 * pad - kernel) / stride + 1;
     return band + padded + ow * cout;  // + the difference row and the shared product
@@ -304,6 +309,10 @@ void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int w
                             int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
                             int cout, int act, int oy0, int oy1, float *scratch, float *out) {
     if (oy1 <= oy0) return;
+    if (vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout) && vit_kernels_use_avx512()) {
+        vit_image_conv_rows(x, height, width, cin, packed, bias, cout, act, oy0, oy1, scratch, out);
+        return;
+    }
     const int ow = (width + 2 * pad - kernel) / stride + 1;
     const long padded = (long)(width + 2 * pad) * cin;
     const int rows = band_rows(oy1 - oy0, kernel, stride);

@@ -66,6 +66,8 @@ final class PackedGEMMTests: XCTestCase {
     /// the whole image, as the executor cuts them into blocks, so every block's band starts at
     /// another input row; the bits must not depend on the cut. 3×3 stride-2 layers with 16 or more
     /// input channels run both ways: plain, and in row pairs with the weight's outer-rows sum.
+    /// Planar RGB stems with 8 or 24 outputs take the pixel-vectorized kernel, whose bits must be
+    /// those of the channels-last GEMM.
     func testDenseConvolutionMatchesItsDefinitionInBothLayouts() {
         // (cin, cout, height, width, kernel, stride, pad)
         let shapes = [(8, 16, 9, 11, 3, 2, 1), (5, 40, 7, 6, 3, 1, 1), (4, 8, 6, 9, 5, 1, 2),
@@ -73,6 +75,9 @@ final class PackedGEMMTests: XCTestCase {
                       // RGB stems: odd widths, 8- to 48-channel outputs (two panels), one input channel
                       (3, 24, 9, 37, 3, 2, 1), (3, 48, 6, 66, 3, 2, 1), (1, 16, 5, 34, 3, 2, 1), (4, 8, 7, 3, 3, 2, 1),
                       (3, 12, 6, 20, 3, 2, 1),
+                      // 8 and 24 outputs from planar images run vectorized over pixels (image_conv.c):
+                      // tiles of 4, 3, 2 and 1 pixel octets, full and partial
+                      (3, 8, 5, 70, 3, 2, 1), (2, 24, 6, 33, 3, 2, 1), (3, 8, 4, 112, 3, 2, 1),
                       // row pairs: odd and even heights and widths, 8- to 48-channel outputs, odd cin
                       (16, 24, 9, 11, 3, 2, 1), (32, 40, 8, 7, 3, 2, 1), (17, 8, 5, 4, 3, 2, 1), (16, 48, 2, 5, 3, 2, 1),
                       (24, 32, 12, 12, 3, 2, 1)]

@@ -1,0 +1,228 @@
+// A network's first convolution, 3×3 stride 2 padding 1 from a planar (CHW) image with at most 4
+// channels (RGB) to a channels-last output with a multiple of 8 channels: EfficientViT's,
+// EfficientFormerV2's and XCiT's stems.
+//
+// As a GEMM over output channels (gemm_segments) each output pixel is a K = 27 dot product for
+// only 8–24 outputs: tiles too short to pay for their fixed costs (~60 GFLOP/s on this shape).
+// Here a vector holds 8 output pixels of 2 output channels. Every tap (ky, kx, ci) of 8
+// neighbouring output pixels reads 8 input samples x[2·ox + kx − 1] of one row, which the band
+// stores contiguously as "phase rows" (one per input row, channel and kx), so a tap's input is one
+// 256-bit load broadcast to both halves, and its weights for a channel pair one vector from the
+// weights expanded per call, [w(c) ×8 | w(c+1) ×8]. A tile is up to 4 octets of pixels × 8 output
+// channels in 16 accumulators: per tap 4 + 4 loads and 16 FMAs. Two stages of two-source permutes
+// turn an octet's 4 vectors into channels-last pixel pairs when the tile is stored.
+//
+// The sum runs over the taps in the packed weight's (ky, kx, ci) order from zero, one FMA per
+// term, then + bias, then the activation: the bits of the GEMM path, whatever the rows' block.
+#include "CKernels.h"
+#include "image_conv.h"
+#include "vector_math.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+enum { NR = 32, OCTETS = 4 };  // packed panel width; pixel octets per tile
+
+static long phase_length(int ow) { return (ow + 15) / 16 * 16; }
+
+int vit_image_conv_applies(int channels_last, int cin, int kernel, int stride, int pad, int cout) {
+    // 16 or 32 outputs fill the GEMM's 512-bit tiles, which then beat this kernel (93 against 79
+    // GFLOP/s for RGB → 16 channels); with 8 or 24 its last tile is a 256-bit one.
+    return !channels_last && cin <= 4 && kernel == 3 && stride == 2 && pad == 1 && (cout == 8 || cout == 24);
+}
+
+// The expanded weights and biases: per group of 8 output channels, per tap, 4 vectors
+// [w(8g + 2q) ×8 | w(8g + 2q + 1) ×8]; then per group the biases the same way.
+static long expanded_count(int cin, int cout) { return (cout / 8) * (9L * cin + 1) * 64; }
+
+long vit_image_conv_scratch_count(int cin, int width, int cout, int out_rows) {
+    const int ow = (width - 1) / 2 + 1;
+    const long rows = 2L * (out_rows - 1) + 3;
+    return expanded_count(cin, cout) + rows * cin * 3 * phase_length(ow);
+}
+
+// The three phase rows of one input row (kx = 0, 1, 2: x[2·ox + kx − 1] for ox < ow, zero
+// outside the image; row NULL: all zero), read from the image row in place (masked loads at its
+// ends).
+__attribute__((target("avx512f")))
+static void fill_phase_rows(const float *row, int width, int ow, float *phase) {
+    const long length = phase_length(ow);
+    if (!row) {
+        memset(phase, 0, sizeof(float) * 3 * length);
+        return;
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    __m512 before = _mm512_setzero_ps();  // x[32u − 16 … 32u − 1]: zero left of the image
+    for (long u = 0; u < length / 16; u++) {
+        // a = x[32u … 32u + 15], b = x[32u + 16 … 32u + 31], zero right of the image.
+        const long s = 32 * u;
+        const __m512 a = s + 16 <= width ? _mm512_loadu_ps(row + s)
+                                         : _mm512_maskz_loadu_ps(s < width ? (__mmask16)((1u << (width - s)) - 1) : 0, row + s);
+        const long t = s + 16;
+        const __m512 b = t + 16 <= width ? _mm512_loadu_ps(row + t)
+                                         : _mm512_maskz_loadu_ps(t < width ? (__mmask16)((1u << (width - t)) - 1) : 0, row + t);
+        // The same 32 samples one to the right: x[32u − 1 …], whose even lanes are kx = 0's.
+        const __m512 a1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(a), _mm512_castps_si512(before), 15));
+        const __m512 b1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), 15));
+        _mm512_storeu_ps(phase + 16 * u, _mm512_permutex2var_ps(a1, even, b1));
+        _mm512_storeu_ps(phase + length + 16 * u, _mm512_permutex2var_ps(a, even, b));
+        _mm512_storeu_ps(phase + 2 * length + 16 * u, _mm512_permutex2var_ps(a, odd, b));
+        before = b;
+    }
+}
+
+typedef struct { __m512i stage1[2], stage2[2]; } transpose_indices;
+
+// Accumulator q of an octet holds [channel 2q, pixels 0…7 | channel 2q + 1, pixels 0…7]. Stage 1
+// merges accumulators (0, 1) and (2, 3), each into two vectors of 4 channels × 4 pixels: lane l
+// of half h is channel l / 4 of the four, pixel 4h + l % 4. Stage 2 merges the two halves h of
+// channels 0–3 and 4–7 into output pixel pairs [pixel 2m, channels 0…7 | pixel 2m + 1, channels
+// 0…7], m = 2h and 2h + 1. The indices do not depend on which four channels are merged.
+__attribute__((target("avx512f")))
+static transpose_indices make_transpose_indices(void) {
+    transpose_indices t;
+    int index[16];
+    for (int h = 0; h < 2; h++) {
+        for (int l = 0; l < 16; l++) {
+            const int c = l / 4, pixel = 4 * h + l % 4;  // c: accumulator 2·pair + c / 2, its half c % 2
+            index[l] = (c / 2) * 16 + (c % 2) * 8 + pixel;
+        }
+        t.stage1[h] = _mm512_loadu_si512(index);
+    }
+    for (int odd = 0; odd < 2; odd++) {  // m = 2h + odd: pixels 2·odd and 2·odd + 1 of half h
+        for (int l = 0; l < 16; l++) {
+            const int c = l % 8, pixel = 2 * odd + l / 8;
+            index[l] = (c / 4) * 16 + (c % 4) * 4 + pixel;
+        }
+        t.stage2[odd] = _mm512_loadu_si512(index);
+    }
+    return t;
+}
+
+// One octet's accumulators (bias and activation applied) stored channels-last: pixel p at out +
+// p·ldo, the `valid` first pixels.
+__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
+static inline void store_octet(const __m512 acc[4], const transpose_indices *t, int valid, float *out, long ldo) {
+    __m512 merged[2][2];
+    for (int pair = 0; pair < 2; pair++) {
+        for (int h = 0; h < 2; h++) {
+            merged[pair][h] = _mm512_permutex2var_ps(acc[2 * pair], t->stage1[h], acc[2 * pair + 1]);
+        }
+    }
+    if (valid == 8 && ldo == 8) {  // the octet is 64 contiguous floats
+        for (int m = 0; m < 4; m++) {
+            _mm512_storeu_ps(out + 16 * m, _mm512_permutex2var_ps(merged[0][m / 2], t->stage2[m % 2], merged[1][m / 2]));
+        }
+        return;
+    }
+    for (int m = 0; m < 4 && 2 * m < valid; m++) {
+        const int p = 2 * m;
+        const __m512 pixels = _mm512_permutex2var_ps(merged[0][m / 2], t->stage2[m % 2], merged[1][m / 2]);
+        _mm256_storeu_ps(out + p * ldo, _mm512_castps512_ps256(pixels));
+        if (p + 1 < valid) _mm256_storeu_ps(out + (p + 1) * ldo, _mm512_extractf32x8_ps(pixels, 1));
+    }
+}
+
+// Output channels 8g…8g+7 of the O octets of pixels from ox0 of one output row. taps[k] is the
+// phase row of tap k (in the weight's (ky, kx, ci) order), w the group's expanded weights followed
+// by its expanded biases. O and ACT are constants at each call site, so the accumulators stay in
+// registers through the epilogue.
+__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
+static inline void tile(const int O, const int ACT, int taps_count, const float *const *taps, int ox0,
+                        const float *w, const transpose_indices *t, int ow, float *out, long ldo) {
+    __m512 acc[OCTETS][4];
+#pragma clang loop unroll(full)
+    for (int o = 0; o < O; o++) {
+        for (int q = 0; q < 4; q++) acc[o][q] = _mm512_setzero_ps();
+    }
+    for (int k = 0; k < taps_count; k++, w += 64) {
+        __m512 wq[4];
+        for (int q = 0; q < 4; q++) wq[q] = _mm512_loadu_ps(w + 16 * q);
+#pragma clang loop unroll(full)
+        for (int o = 0; o < O; o++) {
+            const __m512 x = _mm512_broadcast_f32x8(_mm256_loadu_ps(taps[k] + ox0 + 8 * o));
+            for (int q = 0; q < 4; q++) acc[o][q] = _mm512_fmadd_ps(x, wq[q], acc[o][q]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int o = 0; o < O; o++) {
+        for (int q = 0; q < 4; q++) {
+            __m512 v = _mm512_add_ps(acc[o][q], _mm512_loadu_ps(w + 16 * q));  // w: the biases now
+            if (ACT == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            if (ACT == VIT_ACT_GELU) v = vit_gelu16(v);
+            acc[o][q] = v;
+        }
+        const int first = ox0 + 8 * o;
+        if (first < ow) store_octet(acc[o], t, ow - first < 8 ? ow - first : 8, out + first * ldo, ldo);
+    }
+}
+
+#define TILE_ARGS int taps_count, const float *const *taps, int ox0, const float *w, const transpose_indices *t, \
+    int ow, float *out, long ldo
+#define DEFINE_TILES(NAME, ACT) \
+    __attribute__((target("avx512f,avx512dq,avx512vl"), noinline)) \
+    static void NAME(int octets, TILE_ARGS) { \
+        switch (octets) { \
+        case 4: tile(4, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
+        case 3: tile(3, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
+        case 2: tile(2, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
+        default: tile(1, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
+        } \
+    }
+DEFINE_TILES(tiles_identity, VIT_ACT_IDENTITY) DEFINE_TILES(tiles_relu, VIT_ACT_RELU)
+DEFINE_TILES(tiles_gelu, VIT_ACT_GELU)
+
+__attribute__((target("avx512f,avx512dq,avx512vl")))
+void vit_image_conv_rows(const float *x, int height, int width, int cin, const float *packed, const float *bias,
+                         int cout, int act, int oy0, int oy1, float *scratch, float *out) {
+    const int ow = (width - 1) / 2 + 1, taps_count = 9 * cin, groups = cout / 8;
+    const long length = phase_length(ow), panel_stride = (long)taps_count * NR;
+    float *expanded = scratch, *band = scratch + expanded_count(cin, cout);
+    const __m512i pairs[4] = {  // [w(2q) ×8 | w(2q + 1) ×8] from the group's 8 weights of a tap
+        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+        _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+        _mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5),
+        _mm512_setr_epi32(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7)};
+    for (int g = 0; g < groups; g++) {
+        const float *panel = packed + (g / 4) * panel_stride + 8 * (g % 4);
+        float *dst = expanded + (long)g * (taps_count + 1) * 64;
+        for (int k = 0; k <= taps_count; k++) {
+            const float *src = k < taps_count ? panel + (long)k * NR : bias ? bias + 8 * g : 0;
+            const __m512 eight = src ? _mm512_zextps256_ps512(_mm256_loadu_ps(src)) : _mm512_setzero_ps();
+            for (int q = 0; q < 4; q++) _mm512_storeu_ps(dst + k * 64 + 16 * q, _mm512_permutexvar_ps(pairs[q], eight));
+        }
+    }
+    // Band row r (input row 2·oy0 − 1 + r), channel ci, kx at band + ((r·cin + ci)·3 + kx)·length.
+    const int rows = 2 * (oy1 - oy0 - 1) + 3;
+    for (int r = 0; r < rows; r++) {
+        const int iy = 2 * oy0 - 1 + r;
+        for (int ci = 0; ci < cin; ci++) {
+            const float *row = iy >= 0 && iy < height ? x + ((long)ci * height + iy) * width : 0;
+            fill_phase_rows(row, width, ow, band + ((long)r * cin + ci) * 3 * length);
+        }
+    }
+    const transpose_indices indices = make_transpose_indices();
+    void (*const tiles)(int, TILE_ARGS) =
+        act == VIT_ACT_RELU ? tiles_relu : act == VIT_ACT_GELU ? tiles_gelu : tiles_identity;
+    const float *taps[36];
+    const int octets = (ow + 7) / 8;
+    for (int oy = oy0; oy < oy1; oy++) {
+        for (int ky = 0; ky < 3; ky++) {
+            for (int kx = 0; kx < 3; kx++) {
+                for (int ci = 0; ci < cin; ci++) {
+                    const long r = 2L * (oy - oy0) + ky;
+                    taps[(ky * 3 + kx) * cin + ci] = band + ((r * cin + ci) * 3 + kx) * length;
+                }
+            }
+        }
+        float *out_row = out + (long)oy * ow * cout;
+        for (int g = 0; g < groups; g++) {
+            const float *w = expanded + (long)g * (taps_count + 1) * 64;
+            for (int o0 = 0; o0 < octets; o0 += OCTETS) {
+                const int n = octets - o0 < OCTETS ? octets - o0 : OCTETS;
+                tiles(n, taps_count, taps, 8 * o0, w, &indices, ow, out_row + 8 * g, cout);
+            }
+        }
+    }
+}
