@@ -88,7 +88,7 @@ static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
 DEFINE_TILE(12, 2) DEFINE_TILE(8, 2) DEFINE_TILE(4, 2) DEFINE_TILE(2, 2) DEFINE_TILE(1, 2)
 DEFINE_TILE(12, 1) DEFINE_TILE(8, 1) DEFINE_TILE(4, 1) DEFINE_TILE(2, 1) DEFINE_TILE(1, 1)
 
-// One R×8 tile for layers at most 8 columns wide (EfficientViT-M0's first stem conv): 256-bit
+// One R×8 tile for a panel at most 8 columns wide (the last of a 1000-class head: 31·32 + 8): 256-bit
 // FMAs, whose throughput per lane on AVX-512 CPUs is at least that of a half-masked 512-bit one
 // (twice it on cores that split 512-bit FMAs in two halves, such as Zen 4). Same arithmetic and
 // epilogue as tile_avx512, the epilogue on the zero-extended 512-bit vector.

@@ -110,7 +110,9 @@ void vit_pack_outer_rows_sum(const float *packed, int cin, int cout, float *out)
 /// `outer_sum` (vit_pack_outer_rows_sum of the weight, or NULL) is given for a 3×3 stride-2
 /// layer: then output rows come in pairs that share one product (15 multiply-adds per output
 /// pair and input channel instead of 18; see conv3x3s2_row_pairs), each row's sum in a fixed
-/// order whatever the block.
+/// order whatever the block. A CHW input with at most 4 channels into 8 or 24 outputs (3×3,
+/// stride 2, padding 1: an RGB stem) runs vectorized over output pixels on AVX-512 CPUs
+/// (image_conv.c), with the bits of the GEMM path.
 void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
                             int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
                             int cout, int act, int oy0, int oy1, float *scratch, float *out);

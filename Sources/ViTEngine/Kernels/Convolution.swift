@@ -25,6 +25,7 @@ enum ConvolutionKernels {
     /// reads the caller's NCHW batch directly; `out` is the whole HWC output image. With
     /// `outerRowsSum` (a 3×3 stride-2 layer's, see ``WeightLayout``) output rows are computed in
     /// pairs that share a product: 15 multiply-adds per pair of outputs and input channel, not 18.
+    /// An RGB stem into 8 or 24 channels runs vectorized over output pixels instead (same bits).
     static func dense(x: UnsafePointer<Float>, channelsLast: Bool, cin: Int, height: Int, width: Int,
                       weight: UnsafePointer<Float>, outerRowsSum: UnsafePointer<Float>?, bias: UnsafePointer<Float>, cout: Int,
                       kernel: Int, stride: Int, padding: Int, activation: Activation, outputRows: Range<Int>,
