@@ -79,6 +79,30 @@ final class MemoryPlannerTests: XCTestCase {
         }
     }
 
+    /// EfficientViT's FFN `x + pw2(relu(pw1(x)))` is one node whose hidden map is per-thread
+    /// scratch of one block of rows, never an arena value, and whose output is accumulated over
+    /// `x` itself (each block of rows is read in full before it is written).
+    func testFeedForwardKeepsItsHiddenMapInScratchAndRunsInPlace() throws {
+        let m = try model("m0")
+        let graph = m.architecture.graph(batch: 2, height: 224, width: 224)
+        let plan = MemoryPlanner.plan(graph, threads: 2)
+        assertNoLiveOverlap(graph, plan, threads: 2)
+        var feedForwards = 0
+        for (i, node) in graph.nodes.enumerated() {
+            guard case let .feedForward(layer) = node.operation else { continue }
+            feedForwards += 1
+            XCTAssertEqual(node.residual, node.input, node.label)
+            XCTAssertTrue(plan.inPlaceNodes.contains(i), "\(node.label) should run in place")
+            XCTAssertEqual(plan.valueOffsets[node.output.index], plan.valueOffsets[node.input.index], node.label)
+            let rows = graph.values[node.input.index].shape.dropLast().reduce(1, *)
+            // Up to 108 rows (a block of about 96 moved to 12-row tile boundaries): stage 0's
+            // 392 rows take about a quarter of their hidden map.
+            XCTAssertEqual(node.scratchCount, min(rows, 108) * layer.hidden, node.label)
+        }
+        // Two FFNs in each of M0's 6 blocks and in each of its 2 downsamplings.
+        XCTAssertEqual(feedForwards, 16)
+    }
+
     /// A convolutional stem runs image-major when the images divide over the threads: the maps
     /// between its convolutions take one image per thread, and nothing overlaps while images
     /// run through it one after another.

@@ -162,22 +162,63 @@ final class Executor {
     }
 
     /// A node's rows (pixels or tokens of every image; an image's features for a classifier head)
-    /// times its packed weight, as one GEMM over the rows of the whole batch: the packed GEMM
-    /// computes every output row with the same arithmetic whatever block it falls in (K is never
-    /// split), so blocks may span images without changing any result, and a batch reuses each
-    /// weight panel across images instead of streaming the weights once per image.
+    /// times its packed weight, as one GEMM over the rows of the whole batch (``gemm``).
     private func packedGEMM(_ node: Node, weight: ParamID, bias: ParamID, activation: Activation) {
-        let b = buffers(of: node), p = parameters
-        let rows = b.batch * graph.values[node.input.index].rowsPerImage, cin = b.inShape.last!, cout = b.outShape.last!
+        let b = buffers(of: node)
+        gemm(x: b.x, rows: b.batch * graph.values[node.input.index].rowsPerImage, cin: b.inShape.last!,
+             weight: weight, bias: bias, cout: b.outShape.last!, activation: activation, residual: b.residual,
+             out: b.out)
+    }
+
+    /// `out[rows × cout] = activation(x · W + bias + residual)` spread over the pool: the packed
+    /// GEMM computes every output row with the same arithmetic whatever block it falls in (K is
+    /// never split), so blocks may span images without changing any result, and a batch reuses
+    /// each weight panel across images instead of streaming the weights once per image.
+    private func gemm(x: UnsafePointer<Float>, rows: Int, cin: Int, weight: ParamID, bias: ParamID, cout: Int,
+                      activation: Activation, residual: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+        let p = parameters
         let blocks = Partition.gemmBlocks(rows: rows, columns: cout, threads: pool.threads)
         pool.run(items: blocks.count) { block, _ in
             let (r, c) = blocks.ranges(block)
             let offset = r.lowerBound * cout + c.lowerBound
             ConvolutionKernels.pointwise(
-                x: b.x + r.lowerBound * cin, rows: r.count, cin: cin,
+                x: x + r.lowerBound * cin, rows: r.count, cin: cin,
                 weight: p[weight], firstColumn: c.lowerBound, bias: p[bias] + c.lowerBound,
-                cout: c.count, activation: activation, residual: b.residual.map { $0 + offset },
-                out: b.out + offset, ldOut: cout)
+                cout: c.count, activation: activation, residual: residual.map { $0 + offset },
+                out: out + offset, ldOut: cout)
+        }
+    }
+
+    /// A feed-forward node: each block of rows goes through both GEMMs while its hidden rows sit
+    /// in the thread's scratch (`Partition.gemmScratchRows` × hidden floats), so the hidden map
+    /// never travels to memory and back. Rows too few to cut for several threads are cut by
+    /// columns instead, as ``gemm`` does, in two passes: the expand GEMM fills the whole hidden
+    /// map (those few rows fit one thread's scratch), then the reduce GEMM reads it. Either way
+    /// each output is the two layers' arithmetic, bit for bit.
+    private func feedForward(_ node: Node, _ f: FeedForwardLayer, scratch: UnsafeMutablePointer<Float>) {
+        let b = buffers(of: node), p = parameters
+        let rows = b.batch * graph.values[node.input.index].rowsPerImage, cin = b.inShape.last!, cout = b.outShape.last!
+        let blocks = Partition.gemmBlocks(rows: rows, columns: f.hidden, threads: pool.threads)
+        let scratchRows = node.scratchCount / f.hidden
+        if blocks.columnParts > 1 {
+            precondition(rows <= scratchRows, "\(node.label): \(rows) hidden rows exceed the scratch")
+            gemm(x: b.x, rows: rows, cin: cin, weight: f.expandWeight, bias: f.expandBias, cout: f.hidden,
+                 activation: f.activation, residual: nil, out: scratch)
+            gemm(x: scratch, rows: rows, cin: f.hidden, weight: f.reduceWeight, bias: f.reduceBias, cout: cout,
+                 activation: .identity, residual: b.residual, out: b.out)
+            return
+        }
+        pool.run(items: blocks.rowParts) { block, thread in
+            let (r, _) = blocks.ranges(block)
+            precondition(r.count <= scratchRows, "\(node.label): a block of \(r.count) rows exceeds the scratch")
+            let hidden = scratch + thread * node.scratchCount
+            ConvolutionKernels.pointwise(
+                x: b.x + r.lowerBound * cin, rows: r.count, cin: cin, weight: p[f.expandWeight],
+                bias: p[f.expandBias], cout: f.hidden, activation: f.activation, residual: nil, out: hidden)
+            ConvolutionKernels.pointwise(
+                x: hidden, rows: r.count, cin: f.hidden, weight: p[f.reduceWeight], bias: p[f.reduceBias],
+                cout: cout, activation: .identity, residual: b.residual.map { $0 + r.lowerBound * cout },
+                out: b.out + r.lowerBound * cout)
         }
     }
 
@@ -207,6 +248,8 @@ final class Executor {
             }
         case let .pointwise(weight, bias, activation):
             packedGEMM(node, weight: weight, bias: bias, activation: activation)
+        case let .feedForward(layer):
+            feedForward(node, layer, scratch: scratch)
         case let .depthwise(weight, bias, kernel, stride, activation, affine):
             let parts = Partition.depthwiseRowBlocks(outputRows: outShape[1])
             pool.run(items: batch * parts.count) { item, _ in
@@ -389,9 +432,16 @@ enum Partition {
         }
     }
 
+    /// Rows a GEMM block aims at: A's block stays in L2 while every weight panel streams past it.
+    static let gemmRowsPerBlock = 96
+
+    /// The most rows a block of ``gemmBlocks(rows:columns:threads:)`` holds, whatever the thread
+    /// count: an even split of at most `gemmRowsPerBlock` rows whose two ends each move by at
+    /// most 6 rows to a 12-row tile boundary.
+    static func gemmScratchRows(rows: Int) -> Int { min(rows, gemmRowsPerBlock + 12) }
+
     static func gemmBlocks(rows: Int, columns: Int, threads: Int) -> GEMMBlocks {
-        // Blocks of about 96 rows: A's block stays in L2 while every weight panel streams past it.
-        var rowParts = max(1, (rows + 95) / 96)
+        var rowParts = max(1, (rows + gemmRowsPerBlock - 1) / gemmRowsPerBlock)
         // As many blocks for each thread: 3 blocks on 2 threads leave one idle a third of the
         // time (M0's last stage at batch 16). Rows never split a sum, so results do not change.
         if rowParts >= threads { rowParts = (rowParts + threads - 1) / threads * threads }

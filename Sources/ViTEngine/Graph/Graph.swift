@@ -51,6 +51,18 @@ enum Activation: Sendable {
     }
 }
 
+/// The two packed 1×1 layers of a ``Operation/feedForward(_:)`` node.
+struct FeedForwardLayer: Sendable {
+    var expandWeight: ParamID
+    var expandBias: ParamID
+    /// Width of the hidden map (the expand layer's outputs).
+    var hidden: Int
+    /// Applied to the hidden map (ReLU in EfficientViT, GELU in ViT).
+    var activation: Activation
+    var reduceWeight: ParamID
+    var reduceBias: ParamID
+}
+
 /// Hyper-parameters of a cascaded group attention layer (EfficientViT's token mixer).
 struct CascadedAttentionLayer: Sendable {
     /// Attention heads; each sees `channelsPerHead` input channels plus the previous head's output.
@@ -123,6 +135,11 @@ enum Operation: Sendable {
     /// folded into the next convolution because of its zero padding); weight tap-major `[k·k, channels]`.
     case depthwise(weight: ParamID, bias: ParamID, kernel: Int, stride: Int, activation: Activation,
                    then: ChannelAffine? = nil)
+    /// Two 1×1 layers with the hidden map between them kept out of the arena:
+    /// `reduce(activation(expand(x))) + residual`, computed block of rows by block of rows so that
+    /// each block's hidden rows stay in cache between the two GEMMs (EfficientViT's FFN, a
+    /// transformer's MLP).
+    case feedForward(FeedForwardLayer)
     /// Squeeze-and-excitation: mean over space, 1×1 reduce + ReLU, 1×1 expand + sigmoid, scale;
     /// both 1×1 weights packed for the GEMM, which runs over the batch.
     case squeezeExcite(reduceWeight: ParamID, reduceBias: ParamID, expandWeight: ParamID, expandBias: ParamID,
@@ -183,11 +200,20 @@ enum Operation: Sendable {
 }
 
 extension Operation {
+    /// Whether every output row depends only on the same row of the input, read in full before
+    /// that row is written, so that `x + f(x)` may be accumulated over `x` itself (the planner's
+    /// in-place rule otherwise needs the residual to be a value other than the input).
+    var readsInputRowsBeforeWritingThem: Bool {
+        if case .feedForward = self { return true }
+        return false
+    }
+
     /// A short name of the kind of layer, for profiles.
     var kind: String {
         switch self {
         case .convolution: "convolution"
         case .pointwise: "pointwise"
+        case .feedForward: "feed-forward"
         case .depthwise(_, _, _, let stride, _, _): stride == 1 ? "depthwise" : "depthwise/2"
         case .squeezeExcite: "squeeze-excite"
         case .cascadedAttention: "cascaded attention"
@@ -254,6 +280,15 @@ struct GraphBuilder {
         graph.nodes.append(Node(operation: operation, input: input, residual: residual, output: out,
                                 scratchCount: scratch, label: label, auxiliary: auxiliary))
         return out
+    }
+
+    /// `reduce(activation(expand(x))) + residual` as one ``Operation/feedForward(_:)`` node
+    /// (`residual` nil: none); the weights are `[in, hidden]` and `[hidden, out]` packed.
+    mutating func feedForward(_ layer: FeedForwardLayer, _ x: ValueID, outChannels: Int, residual: ValueID?,
+                              label: String) -> ValueID {
+        let rows = graph.values[x.index].shape.dropLast().reduce(1, *)
+        return add(.feedForward(layer), input: x, residual: residual, outputShape: shape(x).dropLast() + [outChannels],
+                   scratch: Partition.gemmScratchRows(rows: rows) * layer.hidden, label: label)
     }
 
     mutating func finish(outputs: [ValueID]) -> Graph {

@@ -15,6 +15,8 @@ extension Graph {
             return batch * rows * output[3] * (channelsLast ? input[3] : input[1]) * kernel * kernel
         case .pointwise:
             return batch * rows * output.last! * input.last!
+        case let .feedForward(f):
+            return batch * rows * f.hidden * (input.last! + output.last!)
         case let .depthwise(_, _, kernel, _, _, _):
             return batch * rows * output[3] * kernel * kernel
         case let .squeezeExcite(_, _, _, _, reduced):

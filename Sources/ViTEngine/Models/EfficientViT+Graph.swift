@@ -19,8 +19,10 @@ extension EfficientViT: Architecture {
         }
         /// `x + pw2(relu(pw1(x)))`.
         func ffn(_ f: FFN, _ input: ValueID, _ label: String) -> ValueID {
-            let hidden = pointwise(f.expand, input, activation: .relu, label: label + ".pw1")
-            return pointwise(f.reduce, hidden, residual: input, label: label + ".pw2")
+            let layer = FeedForwardLayer(expandWeight: f.expand.weight, expandBias: f.expand.bias,
+                                         hidden: f.expand.outChannels, activation: .relu,
+                                         reduceWeight: f.reduce.weight, reduceBias: f.reduce.bias)
+            return g.feedForward(layer, input, outChannels: f.reduce.outChannels, residual: input, label: label)
         }
 
         // The stem reads the caller's NCHW input; everything after it is channels-last.

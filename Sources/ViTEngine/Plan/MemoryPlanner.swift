@@ -25,7 +25,8 @@ struct MemoryPlan: Sendable {
 /// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
 /// give each output (and scratch) the best-fitting free block, and return a value's block to the
 /// free list after its last reader. A residual whose last reader is the node that adds it hands
-/// its slot to that node's output, so `x + f(x)` is accumulated in place. The graph's input is the
+/// its slot to that node's output, so `x + f(x)` is accumulated in place (when `x` is also the
+/// node's input only for operations that read each row in full before writing it: the FFN). The graph's input is the
 /// caller's memory, read in place: it takes no slot and nothing is written over it.
 enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
@@ -99,7 +100,8 @@ enum MemoryPlanner {
 
         for (i, node) in graph.nodes.enumerated() where !segment.contains(i) {
             var released: [ValueID] = []
-            if let r = node.residual, r != node.input, r != graph.input, lastUse[r.index] == i,
+            if let r = node.residual, r != node.input || node.operation.readsInputRowsBeforeWritingThem,
+               r != graph.input, lastUse[r.index] == i,
                size(r) == size(node.output) {
                 offsets[node.output.index] = offsets[r.index]
                 inPlace.insert(i)

@@ -89,8 +89,9 @@ extension GraphBuilder {
 
     /// `x + fc2(gelu(fc1(x)))` when `residual` is `x`.
     mutating func mlp(_ m: MLPLayer, _ x: ValueID, residual: ValueID?, label: String) -> ValueID {
-        let hidden = linear(m.fc1, x, activation: .gelu, label: label + ".fc1")
-        return linear(m.fc2, hidden, residual: residual, label: label + ".fc2")
+        let layer = FeedForwardLayer(expandWeight: m.fc1.weight, expandBias: m.fc1.bias, hidden: m.fc1.outFeatures,
+                                     activation: .gelu, reduceWeight: m.fc2.weight, reduceBias: m.fc2.bias)
+        return feedForward(layer, x, outChannels: m.fc2.outFeatures, residual: residual, label: label)
     }
 
     /// The second half of every pre-norm block: `x + fc2(gelu(fc1(norm2(x))))`, labelled
