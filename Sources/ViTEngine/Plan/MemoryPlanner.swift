@@ -26,8 +26,9 @@ struct MemoryPlan: Sendable {
 /// give each output (and scratch) the best-fitting free block, and return a value's block to the
 /// free list after its last reader. A residual whose last reader is the node that adds it hands
 /// its slot to that node's output, so `x + f(x)` is accumulated in place (when `x` is also the
-/// node's input only for operations that read each row in full before writing it: the FFN). The graph's input is the
-/// caller's memory, read in place: it takes no slot and nothing is written over it.
+/// node's input, only for operations that read each row in full before writing it: the FFN).
+/// The graph's input is the caller's memory, read in place: it takes no slot and nothing is
+/// written over it.
 enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
     static let alignment = 16
