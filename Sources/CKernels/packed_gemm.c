@@ -30,6 +30,21 @@ void vit_pack_weights(const float *w, int k, int n, float *packed) {
     }
 }
 
+void vit_pack_torch_weights(const float *w, int n, int cin, int kernel, float *packed) {
+    const int taps = kernel * kernel, k = taps * cin, panels = (n + NR - 1) / NR;
+    for (int p = 0; p < panels; p++) {
+        for (int r = 0; r < k; r++) {
+            // Row r is tap r / cin of input channel r % cin: at (ci·taps + tap) in each output's weights.
+            const float *src = w + (long)(r % cin) * taps + r / cin;
+            float *dst = packed + ((long)p * k + r) * NR;
+            for (int c = 0; c < NR; c++) {
+                const int col = p * NR + c;
+                dst[c] = col < n ? src[(long)col * k] : 0.0f;
+            }
+        }
+    }
+}
+
 // K as segments: a tile's sum runs over `segments` runs of `run` rows of the packed weight;
 // segment t reads A at a + offsets[t] (offsets NULL: one segment at offset 0). A plain GEMM is one
 // segment of K; a convolution over a padded channels-last band has one segment per kernel row ky

@@ -84,6 +84,12 @@ long vit_packed_weights_count(int k, int n);
 /// Packs a row-major k×n weight matrix into panels of 32 columns (zeros beyond n).
 void vit_pack_weights(const float *weight, int k, int n, float *packed);
 
+/// vit_pack_weights of a weight in PyTorch's layout, without a transposed copy in between: a
+/// linear layer's or 1×1 conv's [n, cin] (kernel 1), or a convolution's [n, cin, kernel, kernel]
+/// as the (kernel·kernel·cin)×n matrix whose rows run over (ky, kx, ci), the order of the
+/// channels-last band vit_conv2d_packed_rows reads.
+void vit_pack_torch_weights(const float *w, int n, int cin, int kernel, float *packed);
+
 /// c[m×n] = act(a[m×k] · W + bias (+ residual)), W packed by vit_pack_weights, act one of
 /// VIT_ACT_*; any n, the block starting on a panel boundary. residual may be c
 /// itself (in-place residual).

@@ -41,11 +41,28 @@ struct ParameterStoreBuilder {
     private var names: [String] = []
 
     mutating func add(_ values: [Float], name: String) -> ParamID {
-        offsets.append(block.append(values))
-        counts.append(values.count)
+        add(count: values.count, name: name) { out in
+            values.withUnsafeBufferPointer { v in
+                if let source = v.baseAddress { out.update(from: source, count: v.count) }
+            }
+        }
+    }
+
+    /// Stores `count` floats that `fill` writes in place, in the block itself (a large layer's
+    /// reordered weight is never an array of its own).
+    mutating func add(count: Int, name: String, fill: (UnsafeMutablePointer<Float>) -> Void) -> ParamID {
+        offsets.append(block.append(count: count, fill: fill))
+        counts.append(count)
         names.append(name)
         return ParamID(index: offsets.count - 1)
     }
+
+    /// Makes room for tensors of these sizes, so pointers into the block stay valid while they
+    /// are appended.
+    func reserve(for counts: [Int]) { block.reserve(for: counts) }
+
+    /// A stored tensor, valid until the block grows (see ``reserve(for:)``).
+    func pointer(_ id: ParamID) -> UnsafePointer<Float> { UnsafePointer(block.floats + offsets[id.index]) }
 
     func build() -> ParameterStore { ParameterStore(block: block, offsets: offsets, counts: counts, names: names) }
 }
@@ -62,18 +79,22 @@ private final class ParameterBlock: @unchecked Sendable {
 
     var floats: UnsafeMutablePointer<Float> { (base! + shift * 4).assumingMemoryBound(to: Float.self) }
 
-    /// Appends `values` followed by zeros up to a multiple of 16 floats; returns their offset.
-    func append(_ values: [Float]) -> Int {
-        let padded = max(16, (values.count + 15) / 16 * 16)
+    /// Appends `count` floats that `fill` writes, followed by zeros up to a multiple of 16
+    /// floats; returns their offset.
+    func append(count: Int, fill: (UnsafeMutablePointer<Float>) -> Void) -> Int {
+        let padded = padding(count)
         reserve(used + padded)
         let offset = used
-        values.withUnsafeBufferPointer { v in
-            if let source = v.baseAddress { (floats + offset).update(from: source, count: v.count) }
-        }
-        (floats + offset + values.count).update(repeating: 0, count: padded - values.count)
+        fill(floats + offset)
+        (floats + offset + count).update(repeating: 0, count: padded - count)
         used += padded
         return offset
     }
+
+    /// Room for appending tensors of these sizes.
+    func reserve(for counts: [Int]) { reserve(used + counts.reduce(0) { $0 + padding($1) }) }
+
+    private func padding(_ count: Int) -> Int { max(16, (count + 15) / 16 * 16) }
 
     private func reserve(_ count: Int) {
         guard count > capacity else { return }

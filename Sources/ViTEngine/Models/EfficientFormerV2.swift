@@ -243,8 +243,8 @@ struct EfficientFormerV2: Sendable {
             zip(loader["head." + name], loader["head_dist." + name]).map { Float((Double($0) + Double($1)) / 2) }
         }
         let bias = mean("bias")
-        let weight = WeightLayout.reorder(mean("weight"), outChannels: bias.count, as: .pointwise)
-        return LinearLayer(weight: loader.add(weight, name: "head.weight"), bias: loader.add(bias, name: "head.bias"),
+        let weight = loader.add(mean("weight"), outChannels: bias.count, as: .pointwise, name: "head.weight")
+        return LinearLayer(weight: weight, bias: loader.add(bias, name: "head.bias"),
                            outFeatures: bias.count)
     }
 }

@@ -190,7 +190,7 @@ struct EfficientViT: Sendable {
             stages.append(Stage(downsample: downsample, blocks: blocks))
         }
         let (hw, hb) = BatchNormFolding.normLinear(t, "head")
-        head = FoldedConv(weight: store.add(WeightLayout.reorder(hw, outChannels: hb.count, as: .pointwise), name: "head.weight"),
+        head = FoldedConv(weight: store.add(hw, outChannels: hb.count, as: .pointwise, name: "head.weight"),
                           bias: store.add(hb, name: "head.bias"),
                           outChannels: hb.count)
         self.stages = stages

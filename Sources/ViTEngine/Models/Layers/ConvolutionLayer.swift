@@ -1,25 +1,43 @@
+import CKernels
+
 /// A convolution (or linear layer) with BatchNorm folded in, as stored for its kernel.
 struct FoldedConv: Sendable {
     var weight: ParamID
     var bias: ParamID
     var outChannels: Int
     /// A 3×3 stride-2 layer's weight summed over its outer kernel rows, when its kernel computes
-    /// output rows in pairs (see ``WeightLayout/outerRowsSum(packed:inChannels:outChannels:as:)``).
+    /// output rows in pairs (see ``WeightLayout/outerRowsSumCount(inChannels:outChannels:as:)``).
     var outerRowsSum: ParamID? = nil
 }
 
 extension ParameterStoreBuilder {
+    /// Stores a PyTorch-layout weight (`[cout, cin]` or `[cout, cin, k, k]`) in `layout`, written
+    /// straight into the store.
+    mutating func add(_ w: [Float], outChannels: Int, as layout: WeightLayout.Convolution, name: String) -> ParamID {
+        add(count: WeightLayout.storedCount(w.count, outChannels: outChannels, as: layout), name: name) { out in
+            WeightLayout.write(w, outChannels: outChannels, as: layout, to: out)
+        }
+    }
+
     /// Stores a folded convolution's PyTorch-layout weight (`[cout, cin, k, k]`) in `layout` and
     /// its bias (`cout` values), with the outer-rows sum a stride-2 3×3 layer's kernel reads.
     mutating func convolution(weight w: [Float], bias b: [Float], as layout: WeightLayout.Convolution,
                               name: String) -> FoldedConv {
-        let stored = WeightLayout.reorder(w, outChannels: b.count, as: layout)
         var kernelArea = 1
         if case let .dense(k, _) = layout { kernelArea = k * k }
-        let outer = WeightLayout.outerRowsSum(packed: stored, inChannels: w.count / (b.count * kernelArea),
-                                              outChannels: b.count, as: layout)
-        return FoldedConv(weight: add(stored, name: name + ".weight"), bias: add(b, name: name + ".bias"),
-                          outChannels: b.count, outerRowsSum: outer.map { add($0, name: name + ".weight.outer_rows_sum") })
+        let cin = w.count / (b.count * kernelArea)
+        guard let outerCount = WeightLayout.outerRowsSumCount(inChannels: cin, outChannels: b.count, as: layout) else {
+            return FoldedConv(weight: add(w, outChannels: b.count, as: layout, name: name + ".weight"),
+                              bias: add(b, name: name + ".bias"), outChannels: b.count)
+        }
+        // The sum is made from the stored weight: both in place before the block may move.
+        reserve(for: [WeightLayout.storedCount(w.count, outChannels: b.count, as: layout), outerCount])
+        let weight = add(w, outChannels: b.count, as: layout, name: name + ".weight")
+        let packed = pointer(weight)
+        let outer = add(count: outerCount, name: name + ".weight.outer_rows_sum") { out in
+            vit_pack_outer_rows_sum(packed, Int32(cin), Int32(b.count), out)
+        }
+        return FoldedConv(weight: weight, bias: add(b, name: name + ".bias"), outChannels: b.count, outerRowsSum: outer)
     }
 }
 

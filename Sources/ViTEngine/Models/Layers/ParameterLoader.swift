@@ -13,6 +13,11 @@ struct ParameterLoader {
     /// Stores a tensor as it is.
     mutating func add(_ values: [Float], name: String) -> ParamID { store.add(values, name: name) }
 
+    /// Stores a PyTorch-layout weight in `layout` (see ``ParameterStoreBuilder/add(_:outChannels:as:name:)``).
+    mutating func add(_ w: [Float], outChannels: Int, as layout: WeightLayout.Convolution, name: String) -> ParamID {
+        store.add(w, outChannels: outChannels, as: layout, name: name)
+    }
+
     /// Stores a convolution whose weight the architecture computed itself (PyTorch layout), in
     /// `layout`; see ``ParameterStoreBuilder/convolution(weight:bias:as:name:)``.
     mutating func convolution(weight: [Float], bias: [Float], as layout: WeightLayout.Convolution,
@@ -46,8 +51,7 @@ struct ParameterLoader {
     }
 
     private mutating func packed(weight w: [Float], bias b: [Float], name: String) -> LinearLayer {
-        let stored = WeightLayout.reorder(w, outChannels: b.count, as: .pointwise)
-        return LinearLayer(weight: store.add(stored, name: name + ".weight"),
+        return LinearLayer(weight: store.add(w, outChannels: b.count, as: .pointwise, name: name + ".weight"),
                            bias: store.add(b, name: name + ".bias"), outFeatures: b.count)
     }
 
