@@ -175,7 +175,7 @@ DEFINE_TILES(tiles_gelu, VIT_ACT_GELU)
 
 __attribute__((target("avx512f,avx512dq,avx512vl")))
 void vit_image_conv_rows(const float *x, int height, int width, int cin, const float *packed, const float *bias,
-                         int cout, int act, int oy0, int oy1, float *scratch, float *out) {
+                         int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
     const int ow = (width - 1) / 2 + 1, taps_count = 9 * cin, groups = cout / 8;
     const long length = phase_length(ow), panel_stride = (long)taps_count * NR;
     float *expanded = scratch, *band = scratch + expanded_count(cin, cout);
@@ -219,7 +219,7 @@ void vit_image_conv_rows(const float *x, int height, int width, int cin, const f
                 }
             }
         }
-        float *out_row = out + (long)oy * ow * cout;
+        float *out_row = out + (long)(oy - oy0) * out_row_stride;
         for (int g = 0; g < groups; g++) {
             const float *w = expanded + (long)g * (taps_count + 1) * 64;
             for (int o0 = 0; o0 < octets; o0 += OCTETS) {

@@ -256,20 +256,27 @@ static void fill_band(const float *x, int channels_last, int height, int width, 
 
 static int band_rows(int out_rows, int kernel, int stride) { return (out_rows - 1) * stride + kernel; }
 
+long vit_conv2d_band_count(int cin, int width, int kernel, int stride, int pad, int out_rows) {
+    return (long)band_rows(out_rows, kernel, stride) * (width + 2 * pad) * cin;
+}
+
 // Row pairs pay from 16 input channels on (micro-benchmark: 1.08–1.17× for 16–96 channels,
 // 1.0× for 8, 0.9× for RGB, where the three short GEMMs' epilogues outweigh the saved FMAs).
 int vit_conv2d_uses_row_pairs(int cin, int kernel, int stride) { return kernel == 3 && stride == 2 && cin >= 16; }
 
+long vit_conv2d_band_scratch_count(int cin, int width, int kernel, int stride, int pad, int cout) {
+    if (!vit_conv2d_uses_row_pairs(cin, kernel, stride)) return 0;
+    const long ow = (width + 2 * pad - kernel) / stride + 1;
+    return (long)(width + 2 * pad) * cin + ow * cout;  // the difference row and the shared product
+}
+
 long vit_conv2d_scratch_count(int cin, int width, int kernel, int stride, int pad, int cout, int out_rows) {
-    const long padded = (long)(width + 2 * pad) * cin;
-    const long band = band_rows(out_rows, kernel, stride) * padded;
+    const long band = vit_conv2d_band_count(cin, width, kernel, stride, pad, out_rows);
     if (vit_image_conv_applies(0, cin, kernel, stride, pad, cout)) {
         const long phases = vit_image_conv_scratch_count(cin, width, cout, out_rows);
         return phases > band ? phases : band;
     }
-    if (!vit_conv2d_uses_row_pairs(cin, kernel, stride)) return band;
-    const long ow = (width + 2 * pad - kernel) / stride + 1;
-    return band + padded + ow * cout;  // + the difference row and the shared product
+    return band + vit_conv2d_band_scratch_count(cin, width, kernel, stride, pad, cout);
 }
 
 void vit_pack_outer_rows_sum(const float *packed, int cin, int cout, float *out) {
@@ -295,7 +302,7 @@ static void subtract_rows(const float *a, const float *b, long n, float *d) {
 // row never its odd partner's), so the bits do not depend on how rows are cut into blocks.
 static void conv3x3s2_row_pairs(int ow, int cin, int oy0, int oy1, long padded, const float *band,
                                 const float *packed, const float *outer_sum, const float *bias, int cout,
-                                int act, float *diff, float *shared, float *out) {
+                                int act, float *diff, float *shared, float *out, long out_row_stride) {
     const long row = 3L * cin, full = 9L * cin * NR, lda = 2L * cin;
     for (int oy = oy0; oy < oy1;) {
         // The band row of this pair's r2: an even row's third input row, an odd row's first.
@@ -308,41 +315,49 @@ static void conv3x3s2_row_pairs(int ow, int cin, int oy0, int oy1, long padded, 
             // [r0 − r2, r1]: two segments read from `diff`, the second at r1's offset from it.
             const long pair[2] = {0, (r0 + padded) - diff};
             gemm_segments(ow, cout, 2, (int)row, pair, diff, lda, packed, full, 0, act, shared, cout,
-                          out + (long)oy * ow * cout, cout);
+                          out + (long)(oy - oy0) * out_row_stride, cout);
             oy++;
             if (oy == oy1) break;
         }
         subtract_rows(r2 + 2 * padded, r2, padded, diff);
         const long pair[2] = {(r2 + padded) - diff, 0};  // [r3, r4 − r2]
         gemm_segments(ow, cout, 2, (int)row, pair, diff, lda, packed + row * NR, full, 0, act, shared, cout,
-                      out + (long)oy * ow * cout, cout);
+                      out + (long)(oy - oy0) * out_row_stride, cout);
         oy++;
     }
 }
 
-void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
-                            int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
-                            int cout, int act, int oy0, int oy1, float *scratch, float *out) {
+void vit_conv2d_band_rows(const float *band, int width, int cin, int kernel, int stride, int pad,
+                          const float *packed, const float *outer_sum, const float *bias, int cout, int act,
+                          int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
     if (oy1 <= oy0) return;
-    if (vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout) && vit_kernels_use_avx512()) {
-        vit_image_conv_rows(x, height, width, cin, packed, bias, cout, act, oy0, oy1, scratch, out);
-        return;
-    }
     const int ow = (width + 2 * pad - kernel) / stride + 1;
     const long padded = (long)(width + 2 * pad) * cin;
-    const int rows = band_rows(oy1 - oy0, kernel, stride);
-    fill_band(x, channels_last, height, width, cin, pad, oy0 * stride - pad, rows, scratch);
     if (outer_sum && vit_conv2d_uses_row_pairs(cin, kernel, stride)) {
-        float *diff = scratch + (long)rows * padded;
-        conv3x3s2_row_pairs(ow, cin, oy0, oy1, padded, scratch, packed, outer_sum, bias, cout, act, diff,
-                            diff + padded, out);
+        conv3x3s2_row_pairs(ow, cin, oy0, oy1, padded, band, packed, outer_sum, bias, cout, act, scratch,
+                            scratch + padded, out, out_row_stride);
         return;
     }
     long offsets[kernel];
     for (int ky = 0; ky < kernel; ky++) offsets[ky] = ky * padded;
     const long k = (long)kernel * kernel * cin;
     for (int oy = oy0; oy < oy1; oy++) {
-        gemm_segments(ow, cout, kernel, kernel * cin, offsets, scratch + (long)(oy - oy0) * stride * padded,
-                      (long)stride * cin, packed, k * NR, bias, act, 0, 0, out + (long)oy * ow * cout, cout);
+        gemm_segments(ow, cout, kernel, kernel * cin, offsets, band + (long)(oy - oy0) * stride * padded,
+                      (long)stride * cin, packed, k * NR, bias, act, 0, 0, out + (long)(oy - oy0) * out_row_stride, cout);
     }
+}
+
+void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
+                            int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
+                            int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
+    if (oy1 <= oy0) return;
+    if (vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout) && vit_kernels_use_avx512()) {
+        vit_image_conv_rows(x, height, width, cin, packed, bias, cout, act, oy0, oy1, scratch, out, out_row_stride);
+        return;
+    }
+    fill_band(x, channels_last, height, width, cin, pad, oy0 * stride - pad, band_rows(oy1 - oy0, kernel, stride),
+              scratch);
+    vit_conv2d_band_rows(scratch, width, cin, kernel, stride, pad, packed, outer_sum, bias, cout, act, oy0, oy1,
+                         scratch + vit_conv2d_band_count(cin, width, kernel, stride, pad, oy1 - oy0), out,
+                         out_row_stride);
 }

@@ -54,6 +54,32 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// A convolutional stem streamed by row bands (bands of each map pulled through all its
+    /// layers, in whole images or row parts of one) gives the bits of running it layer by layer:
+    /// the RGB stems vectorized over pixels into 8 (M0) and 24 (M5) channels, EfficientFormerV2's
+    /// GELU stem through bands, row pairs after them; heights whose maps end in odd rows and a
+    /// single last row.
+    func testStreamedStemGivesTheBitsOfLayerByLayer() throws {
+        for (name, height, width) in [("m0", 70, 90), ("m5", 224, 224), ("m5", 36, 50), ("efficientformerv2_s0", 224, 224)] {
+            let model = try model(name, seed: 11)
+            for (batch, threads) in [(1, 1), (1, 2), (3, 2)] {
+                let graph = model.architecture.graph(batch: batch, height: height, width: width)
+                let shape = [batch, 3, height, width]
+                let input = Fixtures.manifest.generator.input(shape: shape, seed: 12)
+                func logits(streamed: Bool) -> [Float] {
+                    let plan = MemoryPlanner.plan(graph, threads: threads, streamsConvolutionChain: streamed)
+                    XCTAssertEqual(plan.convolutionChain != nil, streamed, name)
+                    let executor = Executor(graph: graph, plan: plan, parameters: model.architecture.parameters,
+                                            pool: WorkerPool(threads: threads))
+                    input.withUnsafeBufferPointer { executor.run(input: $0) }
+                    return executor.read(graph.outputs[0]).values
+                }
+                XCTAssertEqual(logits(streamed: true).map(\.bitPattern), logits(streamed: false).map(\.bitPattern),
+                               "\(name) \(height)×\(width), batch \(batch), \(threads) threads")
+            }
+        }
+    }
+
     /// A batch that divides over the threads runs in shards, one executor per thread taking its
     /// images through the whole network; one that does not spreads each layer over the threads.
     /// Both give the single-thread bits.
@@ -103,7 +129,7 @@ final class ExecutorTests: XCTestCase {
         let together = try model.makeSession(batch: batch, height: height, width: width, threads: 2)
             .run(Tensor(shape: [batch, 3, height, width], values: values))
         let classes = together.logits.shape[1]
-        // One image on one thread runs a convolutional stem image-major, on two threads layer by layer.
+        // One image on two threads streams a convolutional stem in two halves of its rows.
         for threads in [1, 2] {
             let alone = try model.makeSession(batch: 1, height: height, width: width, threads: threads)
             for n in 0..<batch {

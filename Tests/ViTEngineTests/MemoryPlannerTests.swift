@@ -29,26 +29,31 @@ final class MemoryPlannerTests: XCTestCase {
         var produced = [Int](repeating: -1, count: graph.values.count)
         produced[graph.input.index] = -1
         for (i, n) in graph.nodes.enumerated() { produced[n.output.index] = i }
-        // Image-major nodes run interleaved (image after image through all of them): everything
-        // they write and their scratch are live from the first to the last.
-        let segment = plan.imageMajorNodes
-        for i in segment {
-            let v = graph.nodes[i].output.index
-            produced[v] = segment.lowerBound
-            lastUse[v] = max(lastUse[v], segment.upperBound - 1)
+        // A streamed convolution chain runs interleaved (rows pulled through all its layers): its
+        // output and its bands are live from its first node to its last, and the maps between
+        // its layers are never whole (no slot).
+        let chainNodes = plan.convolutionChain?.nodes ?? 0..<0
+        var slotless: Set<Int> = [graph.input.index]
+        if let last = chainNodes.last {
+            produced[graph.nodes[last].output.index] = 0
+            for i in chainNodes.dropLast() { slotless.insert(graph.nodes[i].output.index) }
         }
 
         for (i, node) in graph.nodes.enumerated() {
             var ranges: [(String, Range<Int>)] = []
             // The input is the caller's buffer, outside the arena.
-            for v in graph.values.indices where v != graph.input.index && produced[v] <= i && lastUse[v] >= i {
-                if plan.inPlaceNodes.contains(i), v == node.residual?.index { continue }
+            for v in graph.values.indices where produced[v] <= i && lastUse[v] >= i {
+                XCTAssertEqual(plan.valueOffsets[v] < 0, slotless.contains(v), "value \(v)", file: file, line: line)
+                if slotless.contains(v) || plan.inPlaceNodes.contains(i) && v == node.residual?.index { continue }
                 let start = plan.valueOffsets[v]
-                ranges.append(("value \(v)", start..<(start + plan.slotCount(graph, ValueID(index: v), threads: threads))))
+                ranges.append(("value \(v)", start..<(start + graph.values[v].count)))
             }
-            for j in segment.contains(i) ? Array(segment) : [i] where graph.nodes[j].scratchCount > 0 {
-                let s = plan.scratchOffsets[j]
-                ranges.append(("scratch \(j)", s..<(s + threads * graph.nodes[j].scratchCount)))
+            if let chain = plan.convolutionChain, chainNodes.contains(i) {
+                let s = plan.chainScratchOffset
+                ranges.append(("chain scratch", s..<(s + threads * chain.floatsPerThread)))
+            } else if node.scratchCount > 0 {
+                let s = plan.scratchOffsets[i]
+                ranges.append(("scratch \(i)", s..<(s + threads * node.scratchCount)))
             }
             peak = max(peak, ranges.reduce(0) { $0 + $1.1.count })
             for a in ranges.indices {
@@ -103,24 +108,31 @@ final class MemoryPlannerTests: XCTestCase {
         XCTAssertEqual(feedForwards, 16)
     }
 
-    /// A convolutional stem runs image-major when the images divide over the threads: the maps
-    /// between its convolutions take one image per thread, and nothing overlaps while images
-    /// run through it one after another.
-    func testStemRunsImageMajorInOneImagePerThread() throws {
-        let m = try model("m0")
-        for (batch, threads, imageMajor) in [(1, 1, true), (4, 2, true), (9, 2, true), (1, 2, false), (3, 2, false)] {
-            let graph = m.architecture.graph(batch: batch, height: 224, width: 224)
-            let plan = MemoryPlanner.plan(graph, threads: threads)
-            assertNoLiveOverlap(graph, plan, threads: threads)
-            guard imageMajor else {
-                XCTAssertTrue(plan.imageMajorNodes.isEmpty, "batch \(batch), \(threads) threads")
-                continue
-            }
-            XCTAssertEqual(plan.imageMajorNodes, 0..<4, "EfficientViT's four stem convolutions")
-            let between = graph.nodes[0..<3].map(\.output)
-            XCTAssertEqual(plan.perThreadValues, Set(between.map(\.index)))
-            for v in between {
-                XCTAssertEqual(plan.slotCount(graph, v, threads: threads), threads * graph.values[v.index].count / batch)
+    /// A convolutional stem is streamed by row bands whatever the batch and threads: the maps
+    /// between its convolutions take no slot, each thread's bands hold a few rows of each, and
+    /// nothing overlaps. At batch 1, EfficientViT-M5's whole arena is smaller than its first map
+    /// (112×112×24, 1.2 MB), which a layer-by-layer run must hold; at batch 16 the arena is the
+    /// most memory ever live at once.
+    func testStemIsStreamedByRowBands() throws {
+        for name in ["m0", "m5"] {
+            let m = try model(name)
+            for (batch, threads) in [(1, 1), (16, 1), (4, 2), (1, 2), (3, 2)] {
+                let graph = m.architecture.graph(batch: batch, height: 224, width: 224)
+                let plan = MemoryPlanner.plan(graph, threads: threads)
+                let peak = assertNoLiveOverlap(graph, plan, threads: threads)
+                // The bands' block leaves room for the next stage's second map: no fragmentation.
+                if batch == 16 { XCTAssertEqual(plan.arenaCount, peak, "\(name) batch 16") }
+                let chain = try XCTUnwrap(plan.convolutionChain)
+                XCTAssertEqual(chain.nodes, 0..<4, "EfficientViT's four stem convolutions")
+                for node in graph.nodes[0..<3] { XCTAssertEqual(plan.valueOffsets[node.output.index], -1) }
+                // Each band holds the input rows of one block of 8 output rows: 17 rows.
+                XCTAssertEqual(chain.layers.dropFirst().map(\.bandRows), [17, 17, 17])
+                // A thread's bands and kernel scratch: less than one image's first map.
+                let firstMap = graph.values[graph.nodes[0].output.index].count / batch
+                XCTAssertLessThan(chain.floatsPerThread, firstMap, name)
+                let layerByLayer = MemoryPlanner.plan(graph, threads: threads, streamsConvolutionChain: false)
+                XCTAssertLessThan(plan.arenaCount, layerByLayer.arenaCount, "\(name) batch \(batch), \(threads) threads")
+                if name == "m5", batch == 1, threads == 1 { XCTAssertLessThan(plan.arenaCount, firstMap) }
             }
         }
     }

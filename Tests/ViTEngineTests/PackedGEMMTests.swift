@@ -106,11 +106,13 @@ final class PackedGEMMTests: XCTestCase {
                      activation: Int32 = Int32(VIT_ACT_IDENTITY)) -> [Float] {
                 var out = [Float](repeating: .nan, count: oh * ow * cout)
                 outerSum.withUnsafeBufferPointer { outer in
-                    for oy0 in Swift.stride(from: 0, to: oh, by: blockRows) {
-                        vit_conv2d_packed_rows(input, channelsLast ? 1 : 0, Int32(h), Int32(w), Int32(cin), Int32(k),
-                                               Int32(stride), Int32(pad), packed, rowPairs ? outer.baseAddress : nil,
-                                               bias, Int32(cout), activation, Int32(oy0), Int32(min(oh, oy0 + blockRows)),
-                                               &scratch, &out)
+                    out.withUnsafeMutableBufferPointer { out in
+                        for oy0 in Swift.stride(from: 0, to: oh, by: blockRows) {
+                            vit_conv2d_packed_rows(input, channelsLast ? 1 : 0, Int32(h), Int32(w), Int32(cin), Int32(k),
+                                                   Int32(stride), Int32(pad), packed, rowPairs ? outer.baseAddress : nil,
+                                                   bias, Int32(cout), activation, Int32(oy0), Int32(min(oh, oy0 + blockRows)),
+                                                   &scratch, out.baseAddress! + oy0 * ow * cout, ow * cout)
+                        }
                     }
                 }
                 return out

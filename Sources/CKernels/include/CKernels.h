@@ -108,9 +108,11 @@ int vit_conv2d_uses_row_pairs(int cin, int kernel, int stride);
 /// cout) floats): what vit_conv2d_packed_rows needs to compute a stride-2 layer in row pairs.
 void vit_pack_outer_rows_sum(const float *packed, int cin, int cout, float *out);
 
-/// Output rows oy0..<oy1 of a dense convolution (groups = 1, zero padding `pad`) into the whole
-/// channels-last output image `out` ([oh, ow, cout]): out = act(conv(x) + bias). x is one image,
-/// [height, width, cin] when channels_last, else [cin, height, width]. The weight is
+/// Output rows oy0..<oy1 of a dense convolution (groups = 1, zero padding `pad`), channels-last:
+/// out = act(conv(x) + bias), output row oy0 at `out` and each next row `out_row_stride` floats
+/// further (ow·cout for a whole image; a padded band row's floats when the rows feed the next
+/// convolution's band). x is one image, [height, width, cin] when channels_last, else [cin,
+/// height, width]. The weight is
 /// [cout, kernel, kernel, cin] as a (kernel·kernel·cin)×cout matrix packed by vit_pack_weights;
 /// any cout. The sum runs in (ky, kx, cin) order, as the GEMM of an im2col matrix would, unless
 /// `outer_sum` (vit_pack_outer_rows_sum of the weight, or NULL) is given for a 3×3 stride-2
@@ -118,10 +120,28 @@ void vit_pack_outer_rows_sum(const float *packed, int cin, int cout, float *out)
 /// pair and input channel instead of 18; see conv3x3s2_row_pairs), each row's sum in a fixed
 /// order whatever the block. A CHW input with at most 4 channels into 8 or 24 outputs (3×3,
 /// stride 2, padding 1: an RGB stem) runs vectorized over output pixels on AVX-512 CPUs
-/// (image_conv.c), with the bits of the GEMM path.
+/// (image_conv.c), with the bits of the GEMM path. Otherwise the input rows are first copied into
+/// `scratch` as a band (see vit_conv2d_band_rows) and the rows computed from it.
 void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
                             int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
-                            int cout, int act, int oy0, int oy1, float *scratch, float *out);
+                            int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride);
+
+/// Floats of a band: the input rows `out_rows` output rows of a channels-last convolution read,
+/// ((out_rows − 1)·stride + kernel) rows of (width + 2·pad)·cin floats, zero-padded left and right.
+long vit_conv2d_band_count(int cin, int width, int kernel, int stride, int pad, int out_rows);
+
+/// Scratch floats vit_conv2d_band_rows needs beside its band (a row-pair layer's difference row
+/// and shared product; 0 otherwise).
+long vit_conv2d_band_scratch_count(int cin, int width, int kernel, int stride, int pad, int cout);
+
+/// vit_conv2d_packed_rows on a channels-last input already laid out as a band: `band` starts at
+/// input row oy0·stride − pad and holds the rows output rows oy0..<oy1 read, each (width +
+/// 2·pad)·cin floats with its `pad` pixels left and right zero, rows outside the image all zero.
+/// What a chain of convolutions streamed by row bands uses: each layer writes its rows straight
+/// into the next one's band. Same bits as vit_conv2d_packed_rows.
+void vit_conv2d_band_rows(const float *band, int width, int cin, int kernel, int stride, int pad,
+                          const float *packed, const float *outer_sum, const float *bias, int cout, int act,
+                          int oy0, int oy1, float *scratch, float *out, long out_row_stride);
 
 /// Makes every kernel take its portable path even on AVX-512 CPUs (tests of those paths, which
 /// CPUs without AVX-512 run).

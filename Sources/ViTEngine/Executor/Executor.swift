@@ -39,8 +39,9 @@ final class Executor {
         precondition(input.count == inputInfo.count)
         callerInput = input.baseAddress!
         defer { callerInput = nil }
-        if !plan.imageMajorNodes.isEmpty { runImageMajor(plan.imageMajorNodes) }
-        for (i, node) in graph.nodes.enumerated() where !plan.imageMajorNodes.contains(i) {
+        let chainNodes = plan.convolutionChain?.nodes ?? 0..<0
+        if let chain = plan.convolutionChain { run(chain, scratch: arena.baseAddress! + plan.chainScratchOffset) }
+        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) {
             if nodeNanoseconds.isEmpty {
                 execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
             } else {
@@ -51,46 +52,8 @@ final class Executor {
         }
     }
 
-    /// Runs the planner's image-major nodes (a chain of dense convolutions, see
-    /// ``MemoryPlanner/imageMajorNodes(_:threads:)``): each work item takes one image through all
-    /// of them, the maps between them in the thread's one-image slots.
-    private func runImageMajor(_ nodes: Range<Int>) {
-        let batch = graph.values[graph.input.index].shape[0]
-        let profiling = !nodeNanoseconds.isEmpty
-        // Per-thread times while profiling (threads write their own entries); nothing allocated otherwise.
-        let threadNanoseconds: UnsafeMutableBufferPointer<UInt64> =
-            profiling ? .allocate(capacity: pool.threads * nodes.count) : UnsafeMutableBufferPointer(start: nil, count: 0)
-        defer { if profiling { threadNanoseconds.deallocate() } }
-        if profiling { threadNanoseconds.initialize(repeating: 0) }
-        pool.run(items: batch) { n, thread in
-            for i in nodes {
-                let node = graph.nodes[i]
-                let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
-                let outShape = graph.values[node.output.index].shape
-                convolve(node, x: imagePointer(node.input, image: n, thread: thread),
-                         out: imagePointer(node.output, image: n, thread: thread), outputRows: 0..<outShape[1],
-                         scratch: arena.baseAddress! + plan.scratchOffsets[i] + thread * node.scratchCount)
-                if profiling {
-                    threadNanoseconds[thread * nodes.count + i - nodes.lowerBound] += DispatchTime.now().uptimeNanoseconds - t0
-                }
-            }
-        }
-        // Wall time, as the layer-by-layer nodes report it: the threads ran side by side.
-        for i in nodes where profiling {
-            let sum = (0..<pool.threads).reduce(UInt64(0)) { $0 + threadNanoseconds[$1 * nodes.count + i - nodes.lowerBound] }
-            nodeNanoseconds[i] += sum / UInt64(pool.threads)
-        }
-    }
-
-    /// Where image `n` of a value lives while image-major nodes run: the thread's slot for a map
-    /// passed between them, the image's place in the batch otherwise.
-    private func imagePointer(_ v: ValueID, image n: Int, thread: Int) -> UnsafeMutablePointer<Float> {
-        let info = graph.values[v.index]
-        let perImage = info.count / info.shape[0]
-        return pointer(v) + (plan.perThreadValues.contains(v.index) ? thread : n) * perImage
-    }
-
-    /// Output rows `outputRows` of one image of a dense convolution node.
+    /// Output rows `outputRows` (at most ``ConvolutionKernels/denseRowsPerItem``) of one image of
+    /// a dense convolution node into the whole output image.
     private func convolve(_ node: Node, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                           outputRows: Range<Int>, scratch: UnsafeMutablePointer<Float>) {
         guard case let .convolution(weight, outerRowsSum, bias, kernel, stride, padding, activation, channelsLast) = node.operation
@@ -99,17 +62,12 @@ final class Executor {
         // [N, C, H, W] for the stem, [N, H, W, C] after it.
         let (cin, height, width) = channelsLast ? (inShape[3], inShape[1], inShape[2])
                                                 : (inShape[1], inShape[2], inShape[3])
-        let p = parameters
-        let blocks = Partition.convolutionRowBlocks(outputRows: outputRows.count)
-        for block in 0..<blocks.count {
-            let rows = blocks.range(block)
-            ConvolutionKernels.dense(
-                x: x, channelsLast: channelsLast, cin: cin, height: height, width: width,
-                weight: p[weight], outerRowsSum: outerRowsSum.map { p[$0] }, bias: p[bias], cout: outShape[3], kernel: kernel, stride: stride,
-                padding: padding, activation: activation,
-                outputRows: outputRows.lowerBound + rows.lowerBound ..< outputRows.lowerBound + rows.upperBound,
-                scratch: scratch, out: out)
-        }
+        let p = parameters, outRow = outShape[2] * outShape[3]
+        ConvolutionKernels.dense(
+            x: x, channelsLast: channelsLast, cin: cin, height: height, width: width, weight: p[weight],
+            outerRowsSum: outerRowsSum.map { p[$0] }, bias: p[bias], cout: outShape[3], kernel: kernel, stride: stride,
+            padding: padding, activation: activation, outputRows: outputRows, scratch: scratch,
+            out: out + outputRows.lowerBound * outRow, outRowStride: outRow)
     }
 
     /// Accumulated time per node while profiling is on (empty when off).

@@ -22,17 +22,38 @@ enum ConvolutionKernels {
     /// (``denseScratchCount(cin:width:kernel:stride:padding:cout:outputRows:)`` floats), and each
     /// output row is a GEMM over that band against the weight reordered to `[cout, k, k, cin]` and
     /// packed like a 1×1 conv's, with no im2col copy. The input is HWC, or CHW for the stem, which
-    /// reads the caller's NCHW batch directly; `out` is the whole HWC output image. With
+    /// reads the caller's NCHW batch directly. The first output row goes to `out`, each next one
+    /// `outRowStride` floats further (HWC rows). With
     /// `outerRowsSum` (a 3×3 stride-2 layer's, see ``WeightLayout``) output rows are computed in
     /// pairs that share a product: 15 multiply-adds per pair of outputs and input channel, not 18.
     /// An RGB stem into 8 or 24 channels runs vectorized over output pixels instead (same bits).
     static func dense(x: UnsafePointer<Float>, channelsLast: Bool, cin: Int, height: Int, width: Int,
                       weight: UnsafePointer<Float>, outerRowsSum: UnsafePointer<Float>?, bias: UnsafePointer<Float>, cout: Int,
                       kernel: Int, stride: Int, padding: Int, activation: Activation, outputRows: Range<Int>,
-                      scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+                      scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, outRowStride: Int) {
         vit_conv2d_packed_rows(x, channelsLast ? 1 : 0, Int32(height), Int32(width), Int32(cin), Int32(kernel),
                                Int32(stride), Int32(padding), weight, outerRowsSum, bias, Int32(cout), activation.code,
-                               Int32(outputRows.lowerBound), Int32(outputRows.upperBound), scratch, out)
+                               Int32(outputRows.lowerBound), Int32(outputRows.upperBound), scratch, out, outRowStride)
+    }
+
+    /// ``dense(x:channelsLast:cin:height:width:weight:outerRowsSum:bias:cout:kernel:stride:padding:activation:outputRows:scratch:out:outRowStride:)``
+    /// on a channels-last input already laid out as the band those rows read: `band` starts at
+    /// input row `outputRows.lowerBound · stride − padding`, rows of `(width + 2·padding)·cin`
+    /// floats whose padding pixels (and rows outside the image) are zero. `scratch` holds
+    /// ``bandScratchCount(cin:width:kernel:stride:padding:cout:)`` floats.
+    static func band(_ band: UnsafePointer<Float>, cin: Int, width: Int, weight: UnsafePointer<Float>,
+                     outerRowsSum: UnsafePointer<Float>?, bias: UnsafePointer<Float>, cout: Int, kernel: Int, stride: Int,
+                     padding: Int, activation: Activation, outputRows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+                     out: UnsafeMutablePointer<Float>, outRowStride: Int) {
+        vit_conv2d_band_rows(band, Int32(width), Int32(cin), Int32(kernel), Int32(stride), Int32(padding), weight,
+                             outerRowsSum, bias, Int32(cout), activation.code, Int32(outputRows.lowerBound),
+                             Int32(outputRows.upperBound), scratch, out, outRowStride)
+    }
+
+    /// Scratch floats ``band(_:cin:width:weight:outerRowsSum:bias:cout:kernel:stride:padding:activation:outputRows:scratch:out:outRowStride:)``
+    /// needs beside the band.
+    static func bandScratchCount(cin: Int, width: Int, kernel: Int, stride: Int, padding: Int, cout: Int) -> Int {
+        vit_conv2d_band_scratch_count(Int32(cin), Int32(width), Int32(kernel), Int32(stride), Int32(padding), Int32(cout))
     }
 
     /// Output rows of a dense convolution a work item computes at most (``dense``'s blocks).

@@ -9,17 +9,11 @@ struct MemoryPlan: Sendable {
     var arenaCount: Int
     /// Nodes whose output shares the slot of their residual value (the residual dies there).
     var inPlaceNodes: Set<Int>
-    /// Leading nodes run image by image (see ``MemoryPlanner/imageMajorNodes(_:threads:)``);
-    /// empty when the graph runs layer by layer throughout.
-    var imageMajorNodes: Range<Int> = 0..<0
-    /// Values passed between the image-major nodes: their slot holds one image per thread
-    /// (thread `t`'s at `t ×` the value's per-image floats), not the whole batch.
-    var perThreadValues: Set<Int> = []
-
-    /// Floats of a value's slot (before alignment).
-    func slotCount(_ graph: Graph, _ v: ValueID, threads: Int) -> Int {
-        MemoryPlanner.slotCount(graph.values[v.index], perThread: perThreadValues.contains(v.index), threads: threads)
-    }
+    /// The graph's leading convolutions, streamed by row bands (see ``ConvolutionChain``): the
+    /// maps between them have no slot, and their bands and kernel scratch take
+    /// `floatsPerThread` floats per thread at `chainScratchOffset`.
+    var convolutionChain: ConvolutionChain?
+    var chainScratchOffset = 0
 }
 
 /// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
@@ -28,43 +22,18 @@ struct MemoryPlan: Sendable {
 /// its slot to that node's output, so `x + f(x)` is accumulated in place (when `x` is also the
 /// node's input, only for operations that read each row in full before writing it: the FFN).
 /// The graph's input is the caller's memory, read in place: it takes no slot and nothing is
-/// written over it.
+/// written over it. A leading chain of convolutions (a convolutional stem) is streamed by row
+/// bands (``ConvolutionChain``): only its last map takes a slot, its bands are scratch.
 enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
     static let alignment = 16
 
-    /// The leading chain of dense convolutions (a convolutional stem, each reading the previous
-    /// one's output and nothing else) that runs image-major: every thread takes whole images
-    /// through the entire chain, so an image's high-resolution maps go from one convolution to the
-    /// next while they are still in the core's cache instead of the whole batch's maps streaming
-    /// through memory between layers, and the maps between the convolutions take one image per
-    /// thread of memory. Used when the images divide evenly over the threads (or are many), so no
-    /// thread idles; otherwise (e.g. one image on two threads) the layers run one by one, each
-    /// cut into row blocks. Empty when there is no chain of at least two.
-    static func imageMajorNodes(_ graph: Graph, threads: Int) -> Range<Int> {
-        func readers(_ v: ValueID) -> [Int] {
-            graph.nodes.indices.filter { j in
-                let n = graph.nodes[j]
-                return n.input == v || n.residual == v || n.auxiliary.contains(v)
-            }
-        }
-        var end = 0
-        for (i, node) in graph.nodes.enumerated() {
-            guard case .convolution = node.operation, node.residual == nil, node.auxiliary.isEmpty,
-                  node.input == (i == 0 ? graph.input : graph.nodes[i - 1].output) else { break }
-            // The map passed along the chain must be read by the next convolution alone.
-            if i > 0, readers(node.input) != [i] || graph.outputs.contains(node.input) { break }
-            end = i + 1
-        }
-        guard end >= 2 else { return 0..<0 }
-        let batch = graph.values[graph.input.index].shape[0]
-        guard batch % threads == 0 || batch >= 4 * threads else { return 0..<0 }
-        return 0..<end
-    }
-
     /// `threads`: each node's scratch is given once per thread that may run its work items.
-    static func plan(_ graph: Graph, threads: Int = 1) -> MemoryPlan {
-        let segment = imageMajorNodes(graph, threads: threads)
+    /// `streamsConvolutionChain` false runs a leading chain of convolutions layer by layer, each
+    /// map whole (what the streamed chain is tested against).
+    static func plan(_ graph: Graph, threads: Int = 1, streamsConvolutionChain: Bool = true) -> MemoryPlan {
+        let chain = streamsConvolutionChain ? ConvolutionChain(graph) : nil
+        let chainNodes = chain?.nodes ?? 0..<0
         let nodeCount = graph.nodes.count
         var lastUse = [Int](repeating: -1, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
@@ -78,28 +47,23 @@ enum MemoryPlanner {
         var offsets = [Int](repeating: -1, count: graph.values.count)
         var scratch = [Int](repeating: 0, count: nodeCount)
         var inPlace = Set<Int>()
+        func size(_ v: ValueID) -> Int { round(graph.values[v.index].count) }
 
-        // Values between the image-major nodes, and the nodes' scratch, are all live for the
-        // whole segment (images run through it one after another): allocated when it starts,
-        // released when it ends.
-        let perThread = Set(graph.nodes[segment].dropLast().map(\.output.index))
-        func size(_ v: ValueID) -> Int {
-            round(slotCount(graph.values[v.index], perThread: perThread.contains(v.index), threads: threads))
-        }
-        if !segment.isEmpty {
-            for i in segment {
-                offsets[graph.nodes[i].output.index] = free.allocate(size(graph.nodes[i].output))
-                if graph.nodes[i].scratchCount > 0 { scratch[i] = free.allocate(round(graph.nodes[i].scratchCount * threads)) }
-            }
-            for i in segment {
-                if graph.nodes[i].scratchCount > 0 { free.release(offset: scratch[i], count: round(graph.nodes[i].scratchCount * threads)) }
-                if i < segment.upperBound - 1 {
-                    free.release(offset: offsets[graph.nodes[i].output.index], count: size(graph.nodes[i].output))
-                }
-            }
+        // The chain writes its last map while its bands are in use; the maps between its
+        // convolutions are never whole, so they take no slot. The bands go first, in a block of
+        // at least one map of the chain's output: the stage after it alternates between that map
+        // and one more of its size, which then lands in the block the bands leave rather than
+        // after it (with a smaller block, EfficientViT at batch 16 needed 6 maps instead of 5).
+        var chainScratch = 0
+        if let chain {
+            let output = graph.nodes[chainNodes.upperBound - 1].output
+            let block = max(round(chain.floatsPerThread * threads), size(output))
+            chainScratch = free.allocate(block)
+            offsets[output.index] = free.allocate(size(output))
+            free.release(offset: chainScratch, count: block)
         }
 
-        for (i, node) in graph.nodes.enumerated() where !segment.contains(i) {
+        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) {
             var released: [ValueID] = []
             if let r = node.residual, r != node.input || node.operation.readsInputRowsBeforeWritingThem,
                r != graph.input, lastUse[r.index] == i,
@@ -127,12 +91,7 @@ enum MemoryPlanner {
             }
         }
         return MemoryPlan(valueOffsets: offsets, scratchOffsets: scratch, arenaCount: free.end,
-                          inPlaceNodes: inPlace, imageMajorNodes: segment, perThreadValues: perThread)
-    }
-
-    /// Floats of a value's slot: the whole batch, or one image per thread.
-    static func slotCount(_ info: ValueInfo, perThread: Bool, threads: Int) -> Int {
-        perThread ? threads * (info.count / info.shape[0]) : info.count
+                          inPlaceNodes: inPlace, convolutionChain: chain, chainScratchOffset: chainScratch)
     }
 
     private static func round(_ n: Int) -> Int { (max(n, 1) + alignment - 1) / alignment * alignment }
