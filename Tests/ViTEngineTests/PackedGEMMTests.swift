@@ -68,6 +68,27 @@ final class PackedGEMMTests: XCTestCase {
     /// input channels run both ways: plain, and in row pairs with the weight's outer-rows sum.
     /// Planar RGB stems with 8 or 24 outputs take the pixel-vectorized kernel, whose bits must be
     /// those of the channels-last GEMM.
+    /// Packing a PyTorch-layout weight directly gives the panels of packing its transposed
+    /// (and, for a convolution, tap-major) matrix: a linear layer's `[n, k]`, a convolution's
+    /// `[n, cin, kernel, kernel]` as rows (ky, kx, ci); widths that leave a partial last panel.
+    func testPyTorchWeightsPackLikeTheirTransposedMatrix() {
+        for (n, cin, kernel) in [(40, 24, 1), (7, 3, 1), (96, 16, 3), (24, 3, 3), (33, 5, 7)] {
+            let taps = kernel * kernel, k = taps * cin
+            let torch = (0..<(n * k)).map { Float($0 % 97) - 48 + Float($0) / 4096 }
+            var matrix = [Float](repeating: 0, count: k * n)  // [(ky, kx, ci), n]
+            for o in 0..<n {
+                for ci in 0..<cin {
+                    for tap in 0..<taps { matrix[(tap * cin + ci) * n + o] = torch[(o * cin + ci) * taps + tap] }
+                }
+            }
+            let count = Int(vit_packed_weights_count(Int32(k), Int32(n)))
+            var expected = [Float](repeating: .nan, count: count), packed = [Float](repeating: .nan, count: count)
+            vit_pack_weights(matrix, Int32(k), Int32(n), &expected)
+            vit_pack_torch_weights(torch, Int32(n), Int32(cin), Int32(kernel), &packed)
+            XCTAssertEqual(packed.map(\.bitPattern), expected.map(\.bitPattern), "n \(n) cin \(cin) kernel \(kernel)")
+        }
+    }
+
     func testDenseConvolutionMatchesItsDefinitionInBothLayouts() {
         // (cin, cout, height, width, kernel, stride, pad)
         let shapes = [(8, 16, 9, 11, 3, 2, 1), (5, 40, 7, 6, 3, 1, 1), (4, 8, 6, 9, 5, 1, 2),
