@@ -57,10 +57,10 @@ final class ExecutorTests: XCTestCase {
     /// A convolutional stem streamed by row bands (bands of each map pulled through all its
     /// layers, in whole images or row parts of one) gives the bits of running it layer by layer:
     /// the RGB stems vectorized over pixels into 8 (M0) and 24 (M5) channels, EfficientFormerV2's
-    /// GELU stem through bands, row pairs after them; heights whose maps end in odd rows and a
-    /// single last row.
+    /// GELU stem through bands, row pairs after them; heights whose maps end in odd rows, and a
+    /// 17×33 input whose last stem map is 2×3.
     func testStreamedStemGivesTheBitsOfLayerByLayer() throws {
-        for (name, height, width) in [("m0", 70, 90), ("m5", 224, 224), ("m5", 36, 50), ("efficientformerv2_s0", 224, 224)] {
+        for (name, height, width) in [("m0", 70, 90), ("m0", 17, 33), ("m5", 224, 224), ("m5", 36, 50), ("efficientformerv2_s0", 224, 224)] {
             let model = try model(name, seed: 11)
             for (batch, threads) in [(1, 1), (1, 2), (3, 2)] {
                 let graph = model.architecture.graph(batch: batch, height: height, width: width)
