@@ -59,9 +59,7 @@ final class Executor {
         guard case let .convolution(weight, outerRowsSum, bias, kernel, stride, padding, activation, channelsLast) = node.operation
         else { preconditionFailure("\(node.label) is not a dense convolution") }
         let inShape = graph.values[node.input.index].shape, outShape = graph.values[node.output.index].shape
-        // [N, C, H, W] for the stem, [N, H, W, C] after it.
-        let (cin, height, width) = channelsLast ? (inShape[3], inShape[1], inShape[2])
-                                                : (inShape[1], inShape[2], inShape[3])
+        let (cin, height, width) = convolutionInput(inShape, channelsLast: channelsLast)
         let p = parameters, outRow = outShape[2] * outShape[3]
         ConvolutionKernels.dense(
             x: x, channelsLast: channelsLast, cin: cin, height: height, width: width, weight: p[weight],

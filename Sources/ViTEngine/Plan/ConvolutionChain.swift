@@ -64,15 +64,13 @@ struct ConvolutionChain: Sendable {
             // The map passed along the chain must be read by the next convolution alone.
             if i > 0, readers(node.input) != [i] || graph.outputs.contains(node.input) { break }
             let inShape = graph.values[node.input.index].shape, outShape = graph.values[node.output.index].shape
-            let (cin, height, width) = channelsLast ? (inShape[3], inShape[1], inShape[2])
-                                                    : (inShape[1], inShape[2], inShape[3])
+            let (cin, height, width) = convolutionInput(inShape, channelsLast: channelsLast)
             var layer = Layer(node: i, inChannels: cin, inHeight: height, inWidth: width, kernel: kernel, stride: stride,
                               padding: padding, outChannels: outShape[3], outHeight: outShape[1], outWidth: outShape[2],
                               bandOffset: floats, kernelScratchOffset: 0, kernelScratchCount: 0)
             if i == 0 {
-                layer.kernelScratchCount = ConvolutionKernels.denseScratchCount(
-                    cin: cin, width: width, kernel: kernel, stride: stride, padding: padding, cout: layer.outChannels,
-                    outputRows: Self.rowsPerBlock)
+                // What the node runs with layer by layer: blocks of at most `rowsPerBlock` rows.
+                layer.kernelScratchCount = node.scratchCount
             } else {
                 floats += layer.bandRows * layer.bandRowFloats
                 layer.kernelScratchCount = ConvolutionKernels.bandScratchCount(

@@ -41,6 +41,12 @@ extension ParameterStoreBuilder {
     }
 }
 
+/// Channels, height and width of one image of a dense convolution's input: `[N, C, H, W]` (the
+/// caller's planar image, the stem) unless `channelsLast` (`[N, H, W, C]`, after it).
+func convolutionInput(_ shape: [Int], channelsLast: Bool) -> (channels: Int, height: Int, width: Int) {
+    channelsLast ? (shape[3], shape[1], shape[2]) : (shape[1], shape[2], shape[3])
+}
+
 /// Output size of a k×k convolution or pooling along one axis, as PyTorch computes it.
 func convolutionOutputSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int {
     (size + 2 * padding - kernel) / stride + 1
@@ -54,7 +60,7 @@ extension GraphBuilder {
     mutating func convolution(_ conv: FoldedConv, _ x: ValueID, kernel: Int, stride: Int, padding: Int,
                               activation: Activation, channelsLast: Bool = true, label: String) -> ValueID {
         let s = shape(x)
-        let (cin, height, width) = channelsLast ? (s[3], s[1], s[2]) : (s[1], s[2], s[3])
+        let (cin, height, width) = convolutionInput(s, channelsLast: channelsLast)
         let oh = convolutionOutputSize(height, kernel: kernel, stride: stride, padding: padding)
         let ow = convolutionOutputSize(width, kernel: kernel, stride: stride, padding: padding)
         precondition(conv.outerRowsSum == nil || (kernel == 3 && stride == 2),
