@@ -90,6 +90,9 @@ static inline void probabilities_block(const int R, const int V, const float *q,
     }
     const int tail = t - 16 * (V - 1);
     const __mmask16 last = (__mmask16)(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
+    // Step by step over the R rows rather than row after row: each step's R chains (horizontal
+    // reductions, exp) are independent, so they overlap instead of waiting on each other.
+    __m512 shift[QUERY_BLOCK], sum[QUERY_BLOCK];
     for (int r = 0; r < R; r++) {
         if (bias) {
             for (int w = 0; w < V; w++) {
@@ -101,19 +104,23 @@ static inline void probabilities_block(const int R, const int V, const float *q,
         acc[r][V - 1] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), last, acc[r][V - 1]);
         __m512 top = acc[r][0];
         for (int w = 1; w < V; w++) top = _mm512_max_ps(top, acc[r][w]);
-        const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(top));
-        __m512 sum = _mm512_setzero_ps();
-        // Padding lanes go into exp as 0, not −∞: libmvec's expf leaves its vector path for
-        // special inputs (a scalar call per lane), which made this loop several times slower.
+        shift[r] = top;
+    }
+    for (int r = 0; r < R; r++) shift[r] = _mm512_set1_ps(_mm512_reduce_max_ps(shift[r]));
+    for (int r = 0; r < R; r++) {
+        // Padding lanes go into exp as 0 (their results are dropped), not as −∞.
+        sum[r] = _mm512_setzero_ps();
         for (int w = 0; w < V - 1; w++) {
-            acc[r][w] = _ZGVeN16v_expf(_mm512_sub_ps(acc[r][w], shift));
-            sum = _mm512_add_ps(sum, acc[r][w]);
+            acc[r][w] = vit_exp16(_mm512_sub_ps(acc[r][w], shift[r]));
+            sum[r] = _mm512_add_ps(sum[r], acc[r][w]);
         }
-        acc[r][V - 1] = _mm512_maskz_mov_ps(last, _ZGVeN16v_expf(_mm512_maskz_sub_ps(last, acc[r][V - 1], shift)));
-        sum = _mm512_add_ps(sum, acc[r][V - 1]);
-        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+        acc[r][V - 1] = _mm512_maskz_mov_ps(last, vit_exp16(_mm512_maskz_sub_ps(last, acc[r][V - 1], shift[r])));
+        sum[r] = _mm512_add_ps(sum[r], acc[r][V - 1]);
+    }
+    for (int r = 0; r < R; r++) sum[r] = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum[r]));
+    for (int r = 0; r < R; r++) {
         for (int w = 0; w < V; w++)
-            _mm512_storeu_ps(rows + (long)r * tp + 16 * w, _mm512_mul_ps(acc[r][w], inv));
+            _mm512_storeu_ps(rows + (long)r * tp + 16 * w, _mm512_mul_ps(acc[r][w], sum[r]));
     }
 }
 

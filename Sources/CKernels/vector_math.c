@@ -44,13 +44,13 @@ static float exp_row_avx512(float *x, int n, float shift) {
     __m512 sum = _mm512_setzero_ps();
     int i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+        const __m512 e = vit_exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
         _mm512_storeu_ps(x + i, e);
         sum = _mm512_add_ps(sum, e);
     }
     if (i < n) {
         const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
+        const __m512 e = vit_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
         _mm512_mask_storeu_ps(x + i, m, e);
         sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(m, e));
     }
