@@ -35,8 +35,8 @@ final class ExecutorTests: XCTestCase {
         try checkBatchingAgrees(model: "efficientformerv2_s0", height: 224, width: 224, seed: 10)
     }
 
-    /// `vit bench --profile-layers`: every layer by its reference name, image-major stem
-    /// layers included, and the per-kind profile is their sum.
+    /// `vit bench --profile-layers`: every layer by its reference name, the streamed stem's and
+    /// the fused expansions' layers included, and the per-kind profile is their sum.
     func testLayerProfileTimesEveryLayer() throws {
         let model = try model("m0", seed: 2)
         for threads in [1, 2] {
@@ -64,20 +64,46 @@ final class ExecutorTests: XCTestCase {
             let model = try model(name, seed: 11)
             for (batch, threads) in [(1, 1), (1, 2), (3, 2)] {
                 let graph = model.architecture.graph(batch: batch, height: height, width: width)
-                let shape = [batch, 3, height, width]
-                let input = Fixtures.manifest.generator.input(shape: shape, seed: 12)
-                func logits(streamed: Bool) -> [Float] {
-                    let plan = MemoryPlanner.plan(graph, threads: threads, streamsConvolutionChain: streamed)
-                    XCTAssertEqual(plan.convolutionChain != nil, streamed, name)
-                    let executor = Executor(graph: graph, plan: plan, parameters: model.architecture.parameters,
-                                            pool: WorkerPool(threads: threads))
-                    input.withUnsafeBufferPointer { executor.run(input: $0) }
-                    return executor.read(graph.outputs[0]).values
-                }
-                XCTAssertEqual(logits(streamed: true).map(\.bitPattern), logits(streamed: false).map(\.bitPattern),
+                let input = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: 12)
+                let streamed = MemoryPlanner.plan(graph, threads: threads)
+                let layerByLayer = MemoryPlanner.plan(graph, threads: threads, streamsConvolutionChain: false)
+                XCTAssertNotNil(streamed.convolutionChain, name)
+                XCTAssertNil(layerByLayer.convolutionChain, name)
+                XCTAssertEqual(outputBits(model, graph, streamed, threads: threads, input: input),
+                               outputBits(model, graph, layerByLayer, threads: threads, input: input),
                                "\(name) \(height)×\(width), batch \(batch), \(threads) threads")
             }
         }
+    }
+
+    /// Patch merging's expansion and stride-2 depthwise conv run image by image, the expanded map
+    /// in a thread's scratch (batches of more images than threads, spread evenly), and give the
+    /// bits of running the two nodes apart: at 224 and at a size whose maps have odd sides, on
+    /// M0 (three heads' widths) and M5.
+    func testFusedExpansionGivesTheBitsOfTwoNodes() throws {
+        for (name, height, width) in [("m0", 224, 224), ("m0", 100, 150), ("m5", 224, 224)] {
+            let model = try model(name, seed: 13)
+            for (batch, threads, fuses) in [(2, 1, true), (4, 2, true), (3, 1, true), (1, 1, false), (3, 2, false)] {
+                let graph = model.architecture.graph(batch: batch, height: height, width: width)
+                let input = Fixtures.manifest.generator.input(shape: [batch, 3, height, width], seed: 14)
+                let fused = MemoryPlanner.plan(graph, threads: threads)
+                let apart = MemoryPlanner.plan(graph, threads: threads, fusesExpansions: false)
+                // EfficientViT's two patch mergings.
+                XCTAssertEqual(fused.expansionFusions.count, fuses ? 2 : 0, "\(name) batch \(batch), \(threads) threads")
+                XCTAssertTrue(apart.expansionFusions.isEmpty)
+                XCTAssertEqual(outputBits(model, graph, fused, threads: threads, input: input),
+                               outputBits(model, graph, apart, threads: threads, input: input),
+                               "\(name) \(height)×\(width), batch \(batch), \(threads) threads")
+            }
+        }
+    }
+
+    /// The logits' bits of one run of `graph` under `plan`.
+    private func outputBits(_ model: Model, _ graph: Graph, _ plan: MemoryPlan, threads: Int, input: [Float]) -> [UInt32] {
+        let executor = Executor(graph: graph, plan: plan, parameters: model.architecture.parameters,
+                                pool: WorkerPool(threads: threads))
+        input.withUnsafeBufferPointer { executor.run(input: $0) }
+        return executor.read(graph.outputs[0]).values.map(\.bitPattern)
     }
 
     /// A batch that divides over the threads runs in shards, one executor per thread taking its

@@ -19,11 +19,14 @@ final class MemoryPlannerTests: XCTestCase {
     @discardableResult
     private func assertNoLiveOverlap(_ graph: Graph, _ plan: MemoryPlan, threads: Int = 1, file: StaticString = #filePath, line: UInt = #line) -> Int {
         var peak = 0
+        // A fused expansion runs at its depthwise node, reading its input there.
+        let fused = plan.fusedPointwiseNodes
         var lastUse = [Int](repeating: -1, count: graph.values.count)
         for (i, n) in graph.nodes.enumerated() {
-            lastUse[n.input.index] = i
-            if let r = n.residual { lastUse[r.index] = i }
-            for v in n.auxiliary { lastUse[v.index] = i }
+            let at = fused.contains(i) ? i + 1 : i
+            lastUse[n.input.index] = at
+            if let r = n.residual { lastUse[r.index] = at }
+            for v in n.auxiliary { lastUse[v.index] = at }
         }
         for o in graph.outputs { lastUse[o.index] = graph.nodes.count }
         var produced = [Int](repeating: -1, count: graph.values.count)
@@ -38,6 +41,8 @@ final class MemoryPlannerTests: XCTestCase {
             produced[graph.nodes[last].output.index] = 0
             for i in chainNodes.dropLast() { slotless.insert(graph.nodes[i].output.index) }
         }
+        // A fused expansion's map is one image per thread in its depthwise node's scratch.
+        for i in fused { slotless.insert(graph.nodes[i].output.index) }
 
         for (i, node) in graph.nodes.enumerated() {
             var ranges: [(String, Range<Int>)] = []
@@ -51,6 +56,9 @@ final class MemoryPlannerTests: XCTestCase {
             if let chain = plan.convolutionChain, chainNodes.contains(i) {
                 let s = plan.chainScratchOffset
                 ranges.append(("chain scratch", s..<(s + threads * chain.floatsPerThread)))
+            } else if let fusion = plan.expansionFusions[i] {
+                let s = plan.scratchOffsets[i]
+                ranges.append(("expanded maps \(i)", s..<(s + threads * fusion.floatsPerThread)))
             } else if node.scratchCount > 0 {
                 let s = plan.scratchOffsets[i]
                 ranges.append(("scratch \(i)", s..<(s + threads * node.scratchCount)))
@@ -133,6 +141,40 @@ final class MemoryPlannerTests: XCTestCase {
                 let layerByLayer = MemoryPlanner.plan(graph, threads: threads, streamsConvolutionChain: false)
                 XCTAssertLessThan(plan.arenaCount, layerByLayer.arenaCount, "\(name) batch \(batch), \(threads) threads")
                 if name == "m5", batch == 1, threads == 1 { XCTAssertLessThan(plan.arenaCount, firstMap) }
+            }
+        }
+    }
+
+    /// Patch merging's expansion (conv1, 4× the stage's width) is read only by its depthwise
+    /// conv, so the two run image by image and the expanded map is never whole: it takes no
+    /// slot, each thread holds one image's map. At batch 16 that more than halves M4's arena,
+    /// which is still the most memory ever live at once. A batch of one image a thread, or one
+    /// whose images cannot be the work items, keeps the two nodes.
+    func testExpansionMapIsOneImagePerThread() throws {
+        for name in ["m0", "m4"] {
+            let m = try model(name)
+            for (batch, threads, fuses) in [(16, 1, true), (2, 1, true), (4, 2, true), (1, 1, false), (2, 2, false),
+                                            (3, 2, false)] {
+                let graph = m.architecture.graph(batch: batch, height: 224, width: 224)
+                let plan = MemoryPlanner.plan(graph, threads: threads)
+                let peak = assertNoLiveOverlap(graph, plan, threads: threads)
+                let apart = MemoryPlanner.plan(graph, threads: threads, fusesExpansions: false)
+                assertNoLiveOverlap(graph, apart, threads: threads)
+                let context = "\(name) batch \(batch), \(threads) threads"
+                let labels = plan.expansionFusions.keys.sorted().map { graph.nodes[$0].label }
+                XCTAssertEqual(labels, fuses ? ["stages.1.downsample.patchmerge.conv2", "stages.2.downsample.patchmerge.conv2"] : [],
+                               context)
+                for (i, fusion) in plan.expansionFusions {
+                    let map = graph.nodes[fusion.pointwise].output
+                    XCTAssertEqual(graph.nodes[i].input, map)
+                    XCTAssertEqual(plan.valueOffsets[map.index], -1, context)
+                    XCTAssertEqual(fusion.floatsPerThread, graph.values[map.index].count / batch, context)
+                }
+                XCTAssertLessThanOrEqual(plan.arenaCount, apart.arenaCount, context)
+                if batch == 16 {
+                    XCTAssertEqual(plan.arenaCount, peak, context)
+                    XCTAssertLessThan(2 * plan.arenaCount, apart.arenaCount, context)
+                }
             }
         }
     }

@@ -41,12 +41,16 @@ final class Executor {
         defer { callerInput = nil }
         let chainNodes = plan.convolutionChain?.nodes ?? 0..<0
         if let chain = plan.convolutionChain { run(chain, scratch: arena.baseAddress! + plan.chainScratchOffset) }
-        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) {
-            if nodeNanoseconds.isEmpty {
-                execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
+        let fusedPointwise = plan.fusedPointwiseNodes
+        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) && !fusedPointwise.contains(i) {
+            let scratch = arena.baseAddress! + plan.scratchOffsets[i]
+            if let fusion = plan.expansionFusions[i] {
+                run(fusion, scratch: scratch)  // times its two nodes itself
+            } else if nodeNanoseconds.isEmpty {
+                execute(node, scratch: scratch)
             } else {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                execute(node, scratch: arena.baseAddress! + plan.scratchOffsets[i])
+                execute(node, scratch: scratch)
                 nodeNanoseconds[i] += DispatchTime.now().uptimeNanoseconds - t0
             }
         }
@@ -337,6 +341,11 @@ enum Partition {
             return min(length, unit * (units * i / parts))..<min(length, unit * (units * (i + 1) / parts))
         }
     }
+
+    /// Whether a batch's images, as work items, keep every thread busy: they divide evenly over
+    /// the threads, or are enough (4 per thread) that the last round's idle thread hardly counts.
+    /// Layers that run image by image (a streamed stem, a fused expansion) cut images otherwise.
+    static func imagesSpreadEvenly(batch: Int, threads: Int) -> Bool { batch % threads == 0 || batch >= 4 * threads }
 
     /// Output rows of a dense convolution in blocks of up to `denseRowsPerItem` (bounds the band
     /// scratch), each starting on an even row so that no block splits a pair of rows that share a

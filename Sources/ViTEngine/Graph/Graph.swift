@@ -263,6 +263,16 @@ struct Graph: Sendable {
     var outputs: [ValueID]
 }
 
+extension Graph {
+    /// The nodes that read `v` (as input, residual or auxiliary value), in order.
+    func readers(of v: ValueID) -> [Int] {
+        nodes.indices.filter { j in
+            let n = nodes[j]
+            return n.input == v || n.residual == v || n.auxiliary.contains(v)
+        }
+    }
+}
+
 /// Appends nodes to a graph while tracking value shapes.
 struct GraphBuilder {
     private(set) var graph: Graph

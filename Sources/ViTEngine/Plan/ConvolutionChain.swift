@@ -47,12 +47,6 @@ struct ConvolutionChain: Sendable {
 
     /// The graph's leading chain of at least two dense convolutions, or nil when it has none.
     init?(_ graph: Graph) {
-        func readers(_ v: ValueID) -> [Int] {
-            graph.nodes.indices.filter { j in
-                let n = graph.nodes[j]
-                return n.input == v || n.residual == v || n.auxiliary.contains(v)
-            }
-        }
         var layers: [Layer] = []
         var floats = 0
         for (i, node) in graph.nodes.enumerated() {
@@ -62,7 +56,7 @@ struct ConvolutionChain: Sendable {
                   // Bands are channels-last; only the first layer reads the caller's planar image.
                   channelsLast == (i > 0), kernel >= stride else { break }
             // The map passed along the chain must be read by the next convolution alone.
-            if i > 0, readers(node.input) != [i] || graph.outputs.contains(node.input) { break }
+            if i > 0, graph.readers(of: node.input) != [i] || graph.outputs.contains(node.input) { break }
             let inShape = graph.values[node.input.index].shape, outShape = graph.values[node.output.index].shape
             let (cin, height, width) = convolutionInput(inShape, channelsLast: channelsLast)
             var layer = Layer(node: i, inChannels: cin, inHeight: height, inWidth: width, kernel: kernel, stride: stride,
@@ -90,7 +84,7 @@ struct ConvolutionChain: Sendable {
     /// threads: each takes half of it, pulling the rows its half reads — one or two rows per layer
     /// are computed by both). Results do not depend on the cut.
     func parts(batch: Int, threads: Int) -> Partition.Blocks {
-        let parts = batch % threads == 0 || batch >= 4 * threads ? 1 : threads
+        let parts = Partition.imagesSpreadEvenly(batch: batch, threads: threads) ? 1 : threads
         return Partition.Blocks(count: parts, length: layers[layers.count - 1].outHeight, parts: parts)
     }
 }

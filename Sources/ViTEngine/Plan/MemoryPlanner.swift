@@ -14,6 +14,12 @@ struct MemoryPlan: Sendable {
     /// `floatsPerThread` floats per thread at `chainScratchOffset`.
     var convolutionChain: ConvolutionChain?
     var chainScratchOffset = 0
+    /// Expansions run image by image with their depthwise convolution (see ``ExpansionFusion``),
+    /// keyed by the depthwise node, where the pair runs: the map between has no slot, and the
+    /// depthwise node's scratch (at `scratchOffsets`) holds one map per thread.
+    var expansionFusions: [Int: ExpansionFusion] = [:]
+    /// Nodes that run as part of a fused pair at its depthwise node.
+    var fusedPointwiseNodes: Set<Int> { Set(expansionFusions.values.map(\.pointwise)) }
 }
 
 /// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
@@ -23,23 +29,30 @@ struct MemoryPlan: Sendable {
 /// node's input, only for operations that read each row in full before writing it: the FFN).
 /// The graph's input is the caller's memory, read in place: it takes no slot and nothing is
 /// written over it. A leading chain of convolutions (a convolutional stem) is streamed by row
-/// bands (``ConvolutionChain``): only its last map takes a slot, its bands are scratch.
+/// bands (``ConvolutionChain``): only its last map takes a slot, its bands are scratch. A 1×1
+/// expansion read only by a depthwise convolution runs with it image by image
+/// (``ExpansionFusion``): its map is per-thread scratch of one image.
 enum MemoryPlanner {
     /// Slots are aligned to 16 floats (64 bytes, one cache line and one AVX-512 register).
     static let alignment = 16
 
     /// `threads`: each node's scratch is given once per thread that may run its work items.
     /// `streamsConvolutionChain` false runs a leading chain of convolutions layer by layer, each
-    /// map whole (what the streamed chain is tested against).
-    static func plan(_ graph: Graph, threads: Int = 1, streamsConvolutionChain: Bool = true) -> MemoryPlan {
+    /// map whole, and `fusesExpansions` false runs every expansion apart from its depthwise
+    /// convolution (what the streamed and fused runs are tested against).
+    static func plan(_ graph: Graph, threads: Int = 1, streamsConvolutionChain: Bool = true,
+                     fusesExpansions: Bool = true) -> MemoryPlan {
         let chain = streamsConvolutionChain ? ConvolutionChain(graph) : nil
         let chainNodes = chain?.nodes ?? 0..<0
+        let fusions = fusesExpansions ? ExpansionFusion.pairs(in: graph, threads: threads) : [:]
         let nodeCount = graph.nodes.count
         var lastUse = [Int](repeating: -1, count: graph.values.count)
         for (i, node) in graph.nodes.enumerated() {
-            lastUse[node.input.index] = i
-            if let r = node.residual { lastUse[r.index] = i }
-            for v in node.auxiliary { lastUse[v.index] = i }
+            // A fused pair reads its expansion's input when its depthwise node runs.
+            let at = fusions[i + 1] != nil ? i + 1 : i
+            lastUse[node.input.index] = at
+            if let r = node.residual { lastUse[r.index] = at }
+            for v in node.auxiliary { lastUse[v.index] = at }
         }
         for out in graph.outputs { lastUse[out.index] = nodeCount }
 
@@ -63,7 +76,7 @@ enum MemoryPlanner {
             free.release(offset: chainScratch, count: block)
         }
 
-        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) {
+        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) && fusions[i + 1] == nil {
             var released: [ValueID] = []
             if let r = node.residual, r != node.input || node.operation.readsInputRowsBeforeWritingThem,
                r != graph.input, lastUse[r.index] == i,
@@ -74,12 +87,16 @@ enum MemoryPlanner {
                 offsets[node.output.index] = free.allocate(size(node.output))
                 if let r = node.residual, lastUse[r.index] == i { released.append(r) }
             }
-            if node.scratchCount > 0 {
-                let count = round(node.scratchCount * threads)
+            let fusion = fusions[i]
+            let scratchCount = fusion?.floatsPerThread ?? node.scratchCount
+            if scratchCount > 0 {
+                let count = round(scratchCount * threads)
                 scratch[i] = free.allocate(count)
                 free.release(offset: scratch[i], count: count)
             }
-            if lastUse[node.input.index] == i { released.append(node.input) }
+            // A fused pair reads its expansion's input; the map between has no slot.
+            let input = fusion.map { graph.nodes[$0.pointwise].input } ?? node.input
+            if lastUse[input.index] == i { released.append(input) }
             released += node.auxiliary.filter { lastUse[$0.index] == i }
             for v in Set(released) where v != graph.input && !(inPlace.contains(i) && v == node.residual) {
                 free.release(offset: offsets[v.index], count: size(v))
@@ -91,7 +108,8 @@ enum MemoryPlanner {
             }
         }
         return MemoryPlan(valueOffsets: offsets, scratchOffsets: scratch, arenaCount: free.end,
-                          inPlaceNodes: inPlace, convolutionChain: chain, chainScratchOffset: chainScratch)
+                          inPlaceNodes: inPlace, convolutionChain: chain, chainScratchOffset: chainScratch,
+                          expansionFusions: fusions)
     }
 
     private static func round(_ n: Int) -> Int { (max(n, 1) + alignment - 1) / alignment * alignment }
