@@ -15,10 +15,15 @@ final class FeatureMapKernelTests: XCTestCase {
 
     /// Stride 1 and 2, residual in place; channel counts that need 1, 2, 3 and 4 vectors and a
     /// tail (70: a 64-channel block and 6 more), and input pixels wider than their channels (the
-    /// attention's query columns inside its qkv rows), whose other floats must not be read.
+    /// attention's query columns inside its qkv rows), whose other floats must not be read; rows
+    /// as wide as EfficientViT's (14) and odd ones, and rows of 1 and 2 pixels (edges only). The
+    /// AVX-512 and the portable path give the same bits.
     func testDepthwiseResidualInPlace() {
         for (c, ldx) in [(70, 70), (16, 16), (16, 48), (40, 40), (8, 19), (128, 160)] {
             checkDepthwise(h: 7, w: 6, c: c, ldx: ldx, k: 3)
+        }
+        for (h, w, c) in [(5, 14, 48), (4, 15, 16), (3, 23, 40), (3, 1, 24), (2, 2, 16)] {
+            checkDepthwise(h: h, w: w, c: c, ldx: c, k: 3)
         }
         checkDepthwise(h: 7, w: 7, c: 16, ldx: 64, k: 5)
     }
@@ -30,6 +35,7 @@ final class FeatureMapKernelTests: XCTestCase {
         for stride in [1, 2] {
             let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
             let residual = values(oh * ow * c, seed: 4)
+            var results: [[Float]] = []
             for portable in [false, true] {
                 vit_kernels_use_portable(portable ? 1 : 0)
                 defer { vit_kernels_use_portable(0) }
@@ -56,6 +62,12 @@ final class FeatureMapKernelTests: XCTestCase {
                     }
                 }
                 XCTAssertLessThan(worst, 1e-5, "\(c) channels, ldx \(ldx), kernel \(k), stride \(stride), portable=\(portable)")
+                results.append(out)
+            }
+            // Both paths sum the taps in (ky, kx) order, one FMA each where the CPU has FMA.
+            if vit_kernels_use_avx512() != 0 {
+                XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern),
+                               "\(h)×\(w), \(c) channels, kernel \(k), stride \(stride): AVX-512 and portable bits")
             }
         }
     }
