@@ -23,7 +23,7 @@
 static int padded(int t) { return (t + 15) & ~15; }
 
 long vit_attention_head_scratch_count(int t, int key_dim) {
-    return (long)key_dim * padded(t) + (long)QUERY_BLOCK * padded(t);
+    return (long)key_dim * padded(t) + (long)QUERY_BLOCK * padded(t) + (long)t * key_dim;
 }
 
 static void attention_portable(const float *q, long ldq, const float *k, long ldk, const float *v, long ldv,
@@ -62,7 +62,7 @@ static inline void scores_block(const int R, const int V, const float *q, long l
         __m512 kv[KEY_VECTORS];
         for (int w = 0; w < V; w++) kv[w] = _mm512_loadu_ps(kc + 16 * w);
         for (int r = 0; r < R; r++) {
-            const __m512 qc = _mm512_set1_ps(q[r * ldq + c] * scale);
+            const __m512 qc = _mm512_set1_ps(q[r * ldq + c]);
             for (int w = 0; w < V; w++) acc[r][w] = _mm512_fmadd_ps(qc, kv[w], acc[r][w]);
         }
     }
@@ -84,7 +84,7 @@ static inline void probabilities_block(const int R, const int V, const float *q,
         __m512 kv[KEY_VECTORS];
         for (int w = 0; w < V; w++) kv[w] = _mm512_loadu_ps(kc + 16 * w);
         for (int r = 0; r < R; r++) {
-            const __m512 qc = _mm512_set1_ps(q[r * ldq + c] * scale);
+            const __m512 qc = _mm512_set1_ps(q[r * ldq + c]);
             for (int w = 0; w < V; w++) acc[r][w] = _mm512_fmadd_ps(qc, kv[w], acc[r][w]);
         }
     }
@@ -196,6 +196,16 @@ static void attention_avx512(const float *q, long ldq, const float *k, long ldk,
     const int tp = padded(t);
     float *kT = scratch;          // [kd][tp], zero past t
     float *rows = kT + (long)kd * tp;  // [QUERY_BLOCK][tp]
+    float *scaled = rows + (long)QUERY_BLOCK * tp;  // [t][kd]: q · scale, once per element
+    for (int i = 0; i < t; i++) {
+        for (int c = 0; c < kd; c += 16) {
+            const __mmask16 m = (__mmask16)(kd - c >= 16 ? 0xFFFF : (1u << (kd - c)) - 1);
+            _mm512_mask_storeu_ps(scaled + (long)i * kd + c, m,
+                                  _mm512_mul_ps(_mm512_maskz_loadu_ps(m, q + i * ldq + c), _mm512_set1_ps(scale)));
+        }
+    }
+    q = scaled;
+    ldq = kd;
     for (int c = 0; c < kd; c++) {
         float *dst = kT + (long)c * tp;
         for (int j = 0; j < t; j++) dst[j] = k[j * ldk + c];
