@@ -41,8 +41,7 @@ final class Executor {
         defer { callerInput = nil }
         let chainNodes = plan.convolutionChain?.nodes ?? 0..<0
         if let chain = plan.convolutionChain { run(chain, scratch: arena.baseAddress! + plan.chainScratchOffset) }
-        let fusedPointwise = plan.fusedPointwiseNodes
-        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) && !fusedPointwise.contains(i) {
+        for (i, node) in graph.nodes.enumerated() where !chainNodes.contains(i) && !plan.fusedPointwiseNodes.contains(i) {
             let scratch = arena.baseAddress! + plan.scratchOffsets[i]
             if let fusion = plan.expansionFusions[i] {
                 run(fusion, scratch: scratch)  // times its two nodes itself

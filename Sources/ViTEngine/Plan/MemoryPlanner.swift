@@ -18,8 +18,9 @@ struct MemoryPlan: Sendable {
     /// keyed by the depthwise node, where the pair runs: the map between has no slot, and the
     /// depthwise node's scratch (at `scratchOffsets`) holds one map per thread.
     var expansionFusions: [Int: ExpansionFusion] = [:]
-    /// Nodes that run as part of a fused pair at its depthwise node.
-    var fusedPointwiseNodes: Set<Int> { Set(expansionFusions.values.map(\.pointwise)) }
+    /// Nodes that run as part of a fused pair at its depthwise node (kept, so that a run builds
+    /// nothing).
+    var fusedPointwiseNodes: Set<Int> = []
 }
 
 /// Assigns arena slots by liveness, in the manner of ggml's allocator: walk the nodes in order,
@@ -109,7 +110,7 @@ enum MemoryPlanner {
         }
         return MemoryPlan(valueOffsets: offsets, scratchOffsets: scratch, arenaCount: free.end,
                           inPlaceNodes: inPlace, convolutionChain: chain, chainScratchOffset: chainScratch,
-                          expansionFusions: fusions)
+                          expansionFusions: fusions, fusedPointwiseNodes: Set(fusions.values.map(\.pointwise)))
     }
 
     private static func round(_ n: Int) -> Int { (max(n, 1) + alignment - 1) / alignment * alignment }
