@@ -13,29 +13,20 @@ extension Executor {
         let output = pointer(graph.nodes[last.node].output)
         let outRow = last.outWidth * last.outChannels
         let count = chain.layers.count
-        let profiling = !nodeNanoseconds.isEmpty
-        // Per-thread times while profiling (threads write their own entries); nothing allocated otherwise.
-        let threadNanoseconds: UnsafeMutableBufferPointer<UInt64> =
-            profiling ? .allocate(capacity: threads * count) : UnsafeMutableBufferPointer(start: nil, count: 0)
-        defer { if profiling { threadNanoseconds.deallocate() } }
-        if profiling { threadNanoseconds.initialize(repeating: 0) }
+        let times = LayerTimes(nodes: chain.nodes, threads: threads, profiling: !nodeNanoseconds.isEmpty)
         pool.run(items: batch * parts.count) { item, thread in
             let (n, part) = item.quotientAndRemainder(dividingBy: parts.count)
             withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: count) { held in
                 let stream = ChainStream(executor: self, chain: chain, image: input + n * inImage,
                                          scratch: scratch + thread * chain.floatsPerThread, held: held.baseAddress!,
-                                         nanoseconds: profiling ? threadNanoseconds.baseAddress! + thread * count : nil)
+                                         nanoseconds: times.entries(thread: thread))
                 stream.start()
                 let rows = parts.range(part)
                 stream.compute(count - 1, rows: rows, out: output + (n * last.outHeight + rows.lowerBound) * outRow,
                                rowStride: outRow)
             }
         }
-        // Wall time, as the layer-by-layer nodes report it: the threads ran side by side.
-        for l in 0..<count where profiling {
-            let sum = (0..<threads).reduce(UInt64(0)) { $0 + threadNanoseconds[$1 * count + l] }
-            nodeNanoseconds[chain.layers[l].node] += sum / UInt64(threads)
-        }
+        times.report(to: &nodeNanoseconds, threads: threads)
     }
 }
 

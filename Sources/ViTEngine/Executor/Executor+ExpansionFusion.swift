@@ -15,31 +15,25 @@ extension Executor {
         let batch = inShape[0], (height, width, hidden) = (mapShape[1], mapShape[2], mapShape[3])
         let inImage = inShape.dropFirst().reduce(1, *), outImage = outShape.dropFirst().reduce(1, *)
         let x = UnsafePointer(pointer(pointwise.input)), out = pointer(depthwise.output)
-        // Per-thread times of the two layers while profiling (threads write their own entries).
-        let profiling = !nodeNanoseconds.isEmpty
-        let threadNanoseconds: UnsafeMutableBufferPointer<UInt64> =
-            profiling ? .allocate(capacity: 2 * threads) : UnsafeMutableBufferPointer(start: nil, count: 0)
-        defer { if profiling { threadNanoseconds.deallocate() } }
-        if profiling { threadNanoseconds.initialize(repeating: 0) }
+        let times = LayerTimes(nodes: fusion.pointwise..<(fusion.depthwise + 1), threads: threads,
+                               profiling: !nodeNanoseconds.isEmpty)
         pool.run(items: batch) { n, thread in
             let map = scratch + thread * fusion.floatsPerThread
-            let t0 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            let entries = times.entries(thread: thread)
+            let t0 = entries == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             ConvolutionKernels.pointwise(
                 x: x + n * inImage, rows: height * width, cin: inShape[3], weight: p[expandWeight],
                 bias: p[expandBias], cout: hidden, activation: expandActivation, residual: nil, out: map)
-            let t1 = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            let t1 = entries == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             ConvolutionKernels.depthwise(
                 x: map, channels: hidden, height: height, width: width, weight: p[weight], bias: p[bias],
                 kernel: kernel, stride: stride, activation: activation,
                 then: affine.map { (p[$0.scale], p[$0.shift]) }, residual: nil, out: out + n * outImage)
-            if profiling {
-                threadNanoseconds[2 * thread] += t1 - t0
-                threadNanoseconds[2 * thread + 1] += DispatchTime.now().uptimeNanoseconds - t1
+            if let entries {
+                entries[0] += t1 - t0
+                entries[1] += DispatchTime.now().uptimeNanoseconds - t1
             }
         }
-        // Wall time, as the other nodes report it: the threads ran side by side.
-        for (k, node) in [fusion.pointwise, fusion.depthwise].enumerated() where profiling {
-            nodeNanoseconds[node] += (0..<threads).reduce(UInt64(0)) { $0 + threadNanoseconds[2 * $1 + k] } / UInt64(threads)
-        }
+        times.report(to: &nodeNanoseconds, threads: threads)
     }
 }
