@@ -4,13 +4,12 @@
 //
 // As a GEMM over output channels (gemm_segments) each output pixel is a K = 27 dot product for
 // only 8–24 outputs: tiles too short to pay for their fixed costs (~60 GFLOP/s on this shape).
-// Here a vector holds 8 output pixels of 2 output channels. Every tap (ky, kx, ci) of 8
-// neighbouring output pixels reads 8 input samples x[2·ox + kx − 1] of one row, which the band
-// stores contiguously as "phase rows" (one per input row, channel and kx), so a tap's input is one
-// 256-bit load broadcast to both halves, and its weights for a channel pair one vector from the
-// weights expanded per call, [w(c) ×8 | w(c+1) ×8]. A tile is up to 4 octets of pixels × 8 output
-// channels in 16 accumulators: per tap 4 + 4 loads and 16 FMAs. Two stages of two-source permutes
-// turn an octet's 4 vectors into channels-last pixel pairs when the tile is stored.
+// Here a vector holds 16 neighbouring output pixels of one output channel. Every tap (ky, kx, ci)
+// of those pixels reads the 16 input samples x[2·ox + kx − 1] of one row, which the band stores
+// contiguously as "phase rows" (even and odd samples of each input row and channel), so a tap is
+// one load and 8 FMAs against its 8 weights broadcast from the packed panel. A tile is up to 3
+// such vectors × 8 output channels in 24 accumulators; shuffles turn them into channels-last
+// pixel pairs when the tile is stored.
 //
 // The sum runs over the taps in the packed weight's (ky, kx, ci) order from zero, one FMA per
 // term, then + bias, then the activation: the bits of the GEMM path, whatever the rows' block.
@@ -21,9 +20,12 @@
 #include <immintrin.h>
 #include <string.h>
 
-enum { NR = 32, OCTETS = 4 };  // packed panel width; pixel octets per tile
+enum { NR = 32, VECTORS = 3 };  // packed panel width; 16-pixel vectors per tile (at most)
 
 static long phase_length(int ow) { return (ow + 15) / 16 * 16; }
+
+// Floats of one input row's phase rows (fill_phase_rows): even samples, 16 with a zero, odd samples.
+static long phase_stride(int ow) { return 2 * phase_length(ow) + 16; }
 
 int vit_image_conv_applies(int channels_last, int cin, int kernel, int stride, int pad, int cout) {
     // 16 or 32 outputs fill the GEMM's 512-bit tiles, which then beat this kernel (93 against 79
@@ -31,29 +33,27 @@ int vit_image_conv_applies(int channels_last, int cin, int kernel, int stride, i
     return !channels_last && cin <= 4 && kernel == 3 && stride == 2 && pad == 1 && (cout == 8 || cout == 24);
 }
 
-// The expanded weights and biases: per group of 8 output channels, per tap, 4 vectors
-// [w(8g + 2q) ×8 | w(8g + 2q + 1) ×8]; then per group the biases the same way.
-static long expanded_count(int cin, int cout) { return (cout / 8) * (9L * cin + 1) * 64; }
-
 long vit_image_conv_scratch_count(int cin, int width, int cout, int out_rows) {
     const int ow = (width - 1) / 2 + 1;
     const long rows = 2L * (out_rows - 1) + 3;
-    return expanded_count(cin, cout) + rows * cin * 3 * phase_length(ow);
+    return rows * cin * phase_stride(ow);
 }
 
-// The three phase rows of one input row (kx = 0, 1, 2: x[2·ox + kx − 1] for ox < ow, zero
-// outside the image; row NULL: all zero), read from the image row in place (masked loads at its
-// ends).
+// The phase rows of one input row: the even samples x[2·ox] (kx = 1) at `phase`, then 16 floats
+// whose last is zero, then the odd samples x[2·ox + 1] (kx = 2), zero outside the image (row NULL:
+// all zero). kx = 0's samples x[2·ox − 1] are the odd ones one place later, so its taps read the
+// odd row from the zero before it (phase_tap): one permute per input sample instead of three.
 __attribute__((target("avx512f")))
 static void fill_phase_rows(const float *row, int width, int ow, float *phase) {
     const long length = phase_length(ow);
     if (!row) {
-        memset(phase, 0, sizeof(float) * 3 * length);
+        memset(phase, 0, sizeof(float) * phase_stride(ow));
         return;
     }
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    __m512 before = _mm512_setzero_ps();  // x[32u − 16 … 32u − 1]: zero left of the image
+    float *odd_row = phase + length + 16;
+    _mm512_storeu_ps(odd_row - 16, _mm512_setzero_ps());
     for (long u = 0; u < length / 16; u++) {
         // a = x[32u … 32u + 15], b = x[32u + 16 … 32u + 31], zero right of the image.
         const long s = 32 * u;
@@ -62,14 +62,14 @@ static void fill_phase_rows(const float *row, int width, int ow, float *phase) {
         const long t = s + 16;
         const __m512 b = t + 16 <= width ? _mm512_loadu_ps(row + t)
                                          : _mm512_maskz_loadu_ps(t < width ? (__mmask16)((1u << (width - t)) - 1) : 0, row + t);
-        // The same 32 samples one to the right: x[32u − 1 …], whose even lanes are kx = 0's.
-        const __m512 a1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(a), _mm512_castps_si512(before), 15));
-        const __m512 b1 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), 15));
-        _mm512_storeu_ps(phase + 16 * u, _mm512_permutex2var_ps(a1, even, b1));
-        _mm512_storeu_ps(phase + length + 16 * u, _mm512_permutex2var_ps(a, even, b));
-        _mm512_storeu_ps(phase + 2 * length + 16 * u, _mm512_permutex2var_ps(a, odd, b));
-        before = b;
+        _mm512_storeu_ps(phase + 16 * u, _mm512_permutex2var_ps(a, even, b));
+        _mm512_storeu_ps(odd_row + 16 * u, _mm512_permutex2var_ps(a, odd, b));
     }
+}
+
+// Where tap kx of an input row's phase rows starts (fill_phase_rows).
+static const float *phase_tap(const float *phase, int kx, long length) {
+    return kx == 1 ? phase : phase + length + 16 - (kx == 0);
 }
 
 // Asks for image rows first … first+count−1 (clipped to the image) of every channel into L2,
@@ -139,50 +139,59 @@ static inline void store_octet(const __m512 acc[4], const transpose_indices *t, 
     }
 }
 
-// Output channels 8g…8g+7 of the O octets of pixels from ox0 of one output row. taps[k] is the
-// phase row of tap k (in the weight's (ky, kx, ci) order), w the group's expanded weights followed
-// by its expanded biases. O and ACT are constants at each call site, so the accumulators stay in
-// registers through the epilogue.
+// Output channels 8g…8g+7 of the P 16-pixel vectors from ox0 of one output row: acc[c][p] holds
+// channel c of pixels ox0 + 16p …, so a tap is P loads of its phase row and 8·P FMAs against the
+// tap's 8 weights broadcast from the packed panel (w: its row 0 at the group's 8 columns), with no
+// shuffle in the loop. taps[k] is the phase row of tap k in the weight's (ky, kx, ci) order. P
+// and ACT are constants at each call site, so the accumulators stay in registers to the store.
 __attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
-static inline void tile(const int O, const int ACT, int taps_count, const float *const *taps, int ox0,
-                        const float *w, const transpose_indices *t, int ow, float *out, long ldo) {
-    __m512 acc[OCTETS][4];
+static inline void tile(const int P, const int ACT, int taps_count, const float *const *taps, int ox0,
+                        const float *w, const float *bias, const transpose_indices *t, int ow, float *out, long ldo) {
+    __m512 acc[8][VECTORS];
 #pragma clang loop unroll(full)
-    for (int o = 0; o < O; o++) {
-        for (int q = 0; q < 4; q++) acc[o][q] = _mm512_setzero_ps();
+    for (int c = 0; c < 8; c++) {
+        for (int p = 0; p < P; p++) acc[c][p] = _mm512_setzero_ps();
     }
-    for (int k = 0; k < taps_count; k++, w += 64) {
-        __m512 wq[4];
-        for (int q = 0; q < 4; q++) wq[q] = _mm512_loadu_ps(w + 16 * q);
+    for (int k = 0; k < taps_count; k++, w += NR) {
+        __m512 x[VECTORS];
+        for (int p = 0; p < P; p++) x[p] = _mm512_loadu_ps(taps[k] + ox0 + 16 * p);
 #pragma clang loop unroll(full)
-        for (int o = 0; o < O; o++) {
-            const __m512 x = _mm512_broadcast_f32x8(_mm256_loadu_ps(taps[k] + ox0 + 8 * o));
-            for (int q = 0; q < 4; q++) acc[o][q] = _mm512_fmadd_ps(x, wq[q], acc[o][q]);
+        for (int c = 0; c < 8; c++) {
+            const __m512 wc = _mm512_set1_ps(w[c]);
+            for (int p = 0; p < P; p++) acc[c][p] = _mm512_fmadd_ps(x[p], wc, acc[c][p]);
         }
     }
 #pragma clang loop unroll(full)
-    for (int o = 0; o < O; o++) {
-        for (int q = 0; q < 4; q++) {
-            __m512 v = _mm512_add_ps(acc[o][q], _mm512_loadu_ps(w + 16 * q));  // w: the biases now
+    for (int p = 0; p < P; p++) {
+        for (int c = 0; c < 8; c++) {
+            __m512 v = bias ? _mm512_add_ps(acc[c][p], _mm512_set1_ps(bias[c])) : _mm512_add_ps(acc[c][p], _mm512_setzero_ps());
             if (ACT == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
             if (ACT == VIT_ACT_GELU) v = vit_gelu16(v);
-            acc[o][q] = v;
+            acc[c][p] = v;
         }
-        const int first = ox0 + 8 * o;
-        if (first < ow) store_octet(acc[o], t, ow - first < 8 ? ow - first : 8, out + first * ldo, ldo);
+        // Channel pairs' halves side by side, [c: pixels 0…7 | c + 1: pixels 0…7] and the same
+        // for pixels 8…15: the octets store_octet takes.
+        __m512 octet[2][4];
+        for (int q = 0; q < 4; q++) {
+            octet[0][q] = _mm512_shuffle_f32x4(acc[2 * q][p], acc[2 * q + 1][p], 0x44);
+            octet[1][q] = _mm512_shuffle_f32x4(acc[2 * q][p], acc[2 * q + 1][p], 0xEE);
+        }
+        for (int h = 0; h < 2; h++) {
+            const int first = ox0 + 16 * p + 8 * h;
+            if (first < ow) store_octet(octet[h], t, ow - first < 8 ? ow - first : 8, out + first * ldo, ldo);
+        }
     }
 }
 
-#define TILE_ARGS int taps_count, const float *const *taps, int ox0, const float *w, const transpose_indices *t, \
-    int ow, float *out, long ldo
+#define TILE_ARGS int taps_count, const float *const *taps, int ox0, const float *w, const float *bias, \
+    const transpose_indices *t, int ow, float *out, long ldo
 #define DEFINE_TILES(NAME, ACT) \
     __attribute__((target("avx512f,avx512dq,avx512vl"), noinline)) \
-    static void NAME(int octets, TILE_ARGS) { \
-        switch (octets) { \
-        case 4: tile(4, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
-        case 3: tile(3, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
-        case 2: tile(2, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
-        default: tile(1, ACT, taps_count, taps, ox0, w, t, ow, out, ldo); break; \
+    static void NAME(int vectors, TILE_ARGS) { \
+        switch (vectors) { \
+        case 3: tile(3, ACT, taps_count, taps, ox0, w, bias, t, ow, out, ldo); break; \
+        case 2: tile(2, ACT, taps_count, taps, ox0, w, bias, t, ow, out, ldo); break; \
+        default: tile(1, ACT, taps_count, taps, ox0, w, bias, t, ow, out, ldo); break; \
         } \
     }
 DEFINE_TILES(tiles_identity, VIT_ACT_IDENTITY) DEFINE_TILES(tiles_relu, VIT_ACT_RELU)
@@ -193,54 +202,40 @@ void vit_image_conv_rows(const float *x, int height, int width, int cin, const f
                          int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
     const int ow = (width - 1) / 2 + 1, taps_count = 9 * cin, groups = cout / 8;
     const long length = phase_length(ow), panel_stride = (long)taps_count * NR;
-    float *expanded = scratch, *band = scratch + expanded_count(cin, cout);
-    const __m512i pairs[4] = {  // [w(2q) ×8 | w(2q + 1) ×8] from the group's 8 weights of a tap
-        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-        _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
-        _mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5),
-        _mm512_setr_epi32(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7)};
-    // Expanded here rather than at load, so the layer keeps the one packed weight the GEMM path
-    // (channels-last input, CPUs without AVX-512) also reads: 4 permutes per tap and group, about
-    // 1% of the FMAs of a block of 8 output rows 112 pixels wide.
-    for (int g = 0; g < groups; g++) {
-        const float *panel = packed + (g / 4) * panel_stride + 8 * (g % 4);
-        float *dst = expanded + (long)g * (taps_count + 1) * 64;
-        for (int k = 0; k <= taps_count; k++) {
-            const float *src = k < taps_count ? panel + (long)k * NR : bias ? bias + 8 * g : 0;
-            const __m512 eight = src ? _mm512_zextps256_ps512(_mm256_loadu_ps(src)) : _mm512_setzero_ps();
-            for (int q = 0; q < 4; q++) _mm512_storeu_ps(dst + k * 64 + 16 * q, _mm512_permutexvar_ps(pairs[q], eight));
-        }
-    }
-    // Band row r (input row 2·oy0 − 1 + r), channel ci, kx at band + ((r·cin + ci)·3 + kx)·length.
+    float *band = scratch;
+    // Band row r (input row 2·oy0 − 1 + r), channel ci: phase rows at band + (r·cin + ci)·stride.
+    const long stride = phase_stride(ow);
     const int rows = 2 * (oy1 - oy0 - 1) + 3;
     for (int r = 0; r < rows; r++) {
         const int iy = 2 * oy0 - 1 + r;
         for (int ci = 0; ci < cin; ci++) {
             const float *row = iy >= 0 && iy < height ? x + ((long)ci * height + iy) * width : 0;
-            fill_phase_rows(row, width, ow, band + ((long)r * cin + ci) * 3 * length);
+            fill_phase_rows(row, width, ow, band + ((long)r * cin + ci) * stride);
         }
     }
     const transpose_indices indices = make_transpose_indices();
     void (*const tiles)(int, TILE_ARGS) =
         act == VIT_ACT_RELU ? tiles_relu : act == VIT_ACT_GELU ? tiles_gelu : tiles_identity;
     const float *taps[36];
-    const int octets = (ow + 7) / 8;
+    const int vectors = (ow + 15) / 16;
     for (int oy = oy0; oy < oy1; oy++) {
         for (int ky = 0; ky < 3; ky++) {
             for (int kx = 0; kx < 3; kx++) {
                 for (int ci = 0; ci < cin; ci++) {
                     const long r = 2L * (oy - oy0) + ky;
-                    taps[(ky * 3 + kx) * cin + ci] = band + ((r * cin + ci) * 3 + kx) * length;
+                    taps[(ky * 3 + kx) * cin + ci] = phase_tap(band + (r * cin + ci) * stride, kx, length);
                 }
             }
         }
         prefetch_image_rows(x, height, width, cin, 2 * oy1 + 2 * (oy - oy0), 2);  // the next block's
         float *out_row = out + (long)(oy - oy0) * out_row_stride;
         for (int g = 0; g < groups; g++) {
-            const float *w = expanded + (long)g * (taps_count + 1) * 64;
-            for (int o0 = 0; o0 < octets; o0 += OCTETS) {
-                const int n = octets - o0 < OCTETS ? octets - o0 : OCTETS;
-                tiles(n, taps_count, taps, 8 * o0, w, &indices, ow, out_row + 8 * g, cout);
+            const float *w = packed + (g / 4) * panel_stride + 8 * (g % 4);
+            for (int v0 = 0; v0 < vectors;) {
+                // Tiles of 3 vectors (24 accumulators), the rest as evenly as they go: 7 = 3 + 2 + 2.
+                const int left = vectors - v0, n = left == 4 ? 2 : left < VECTORS ? left : VECTORS;
+                tiles(n, taps_count, taps, 16 * v0, w, bias ? bias + 8 * g : 0, &indices, ow, out_row + 8 * g, cout);
+                v0 += n;
             }
         }
     }

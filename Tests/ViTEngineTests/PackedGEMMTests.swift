@@ -97,8 +97,8 @@ final class PackedGEMMTests: XCTestCase {
                       (3, 24, 9, 37, 3, 2, 1), (3, 48, 6, 66, 3, 2, 1), (1, 16, 5, 34, 3, 2, 1), (4, 8, 7, 3, 3, 2, 1),
                       (3, 12, 6, 20, 3, 2, 1),
                       // 8 and 24 outputs from planar images run vectorized over pixels (image_conv.c):
-                      // tiles of 4, 3, 2 and 1 pixel octets, full and partial
-                      (3, 8, 5, 70, 3, 2, 1), (2, 24, 6, 33, 3, 2, 1), (3, 8, 4, 112, 3, 2, 1),
+                      // rows of 3, 2, 4 (2 + 2) and 7 (3 + 2 + 2) 16-pixel vectors, full and partial
+                      (3, 8, 5, 70, 3, 2, 1), (2, 24, 6, 33, 3, 2, 1), (3, 8, 4, 112, 3, 2, 1), (3, 8, 3, 200, 3, 2, 1),
                       // row pairs: odd and even heights and widths, 8- to 48-channel outputs, odd cin
                       (16, 24, 9, 11, 3, 2, 1), (32, 40, 8, 7, 3, 2, 1), (17, 8, 5, 4, 3, 2, 1), (16, 48, 2, 5, 3, 2, 1),
                       (24, 32, 12, 12, 3, 2, 1)]
