@@ -52,10 +52,13 @@ void vit_pack_torch_weights(const float *w, int n, int cin, int kernel, float *p
 // order, one FMA per term, so a 1×1 conv and an im2col GEMM give the same bits.
 #define TILE_ARGS int segments, int run, const long *offsets, const float *restrict a, long lda, \
     const float *restrict panel, const float *restrict bias, int cols, int act, const float *residual, \
-    long ldr, float *c, long ldc
+    long ldr, float *c, long ldc, const float *next
 
 // One R×(16·NV) tile with AVX-512: R and NV are constants at every call site, so the loops
-// unroll and the 2·R accumulators live in registers. Columns beyond `cols` (< 16·NV at the end of
+// unroll and the 2·R accumulators live in registers. `next` (or NULL): the weight panel the GEMM
+// reads after this one, asked into L2 line by line as this panel streams, so that few-row
+// GEMMs (batch 1's 7×7 and 4×4 stages), which read each weight for only 16–49 rows, do not wait
+// on L3 at every panel. Columns beyond `cols` (< 16·NV at the end of
 // a layer whose width is not a multiple of 16) are neither read from bias/residual nor stored.
 // `residual` may alias `c` (in place).
 __attribute__((target("avx512f"), always_inline))
@@ -67,6 +70,10 @@ static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
     for (int t = 0; t < segments; t++) {
         const float *at = offsets ? a + offsets[t] : a;
         for (int p = 0; p < run; p++, b += NR) {
+            if (next) {
+                _mm_prefetch((const char *)(next + (b - panel)), _MM_HINT_T1);
+                _mm_prefetch((const char *)(next + (b - panel) + 16), _MM_HINT_T1);
+            }
             const __m512 b0 = _mm512_loadu_ps(b);
             const __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : _mm512_setzero_ps();
 #pragma clang loop unroll(full)
@@ -98,7 +105,7 @@ static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
 #define DEFINE_TILE(R, NV) \
     __attribute__((target("avx512f"), noinline)) \
     static void tile_##R##x##NV(TILE_ARGS) { \
-        tile_avx512(R, NV, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc); \
+        tile_avx512(R, NV, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc, next); \
     }
 DEFINE_TILE(12, 2) DEFINE_TILE(8, 2) DEFINE_TILE(4, 2) DEFINE_TILE(2, 2) DEFINE_TILE(1, 2)
 DEFINE_TILE(12, 1) DEFINE_TILE(8, 1) DEFINE_TILE(4, 1) DEFINE_TILE(2, 1) DEFINE_TILE(1, 1)
@@ -137,7 +144,7 @@ static inline void tile_avx512_8(const int R, TILE_ARGS) {
 #define DEFINE_TILE8(R) \
     __attribute__((target("avx512f,avx512vl"), noinline)) \
     static void tile_##R##x8(TILE_ARGS) { \
-        tile_avx512_8(R, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc); \
+        tile_avx512_8(R, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc, next); \
     }
 DEFINE_TILE8(12) DEFINE_TILE8(8) DEFINE_TILE8(4) DEFINE_TILE8(2) DEFINE_TILE8(1)
 
@@ -175,6 +182,8 @@ static void gemm_segments(int m, int n, int segments, int run, const long *offse
     for (int n0 = 0; n0 < n; n0 += NR) {
         const float *panel = packed + (long)(n0 / NR) * panel_stride;
         const int cols = n - n0 < NR ? n - n0 : NR;
+        // The first row tile of a panel asks for the next panel (rows after it find it in L2).
+        const float *next = n0 + NR < n ? panel + panel_stride : 0;
         int m0 = 0;
         for (int h = 0; h < 5; h++) {
             for (; m - m0 >= heights[h]; m0 += heights[h]) {
@@ -183,10 +192,11 @@ static void gemm_segments(int m, int n, int segments, int run, const long *offse
                 float *crow = c + (long)m0 * ldc + n0;
                 if (!vector) {
                     tile_portable(heights[h], segments, run, offsets, arow, lda, panel, bias ? bias + n0 : 0, cols, act,
-                                  res, ldr, crow, ldc);
+                                  res, ldr, crow, ldc, 0);
                 } else {
                     (cols > 16 ? wide : cols > 8 ? narrow : eighth)[h](
-                        segments, run, offsets, arow, lda, panel, bias ? bias + n0 : 0, cols, act, res, ldr, crow, ldc);
+                        segments, run, offsets, arow, lda, panel, bias ? bias + n0 : 0, cols, act, res, ldr, crow, ldc,
+                        m0 == 0 ? next : 0);
                 }
             }
         }
