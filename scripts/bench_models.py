@@ -17,13 +17,25 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer")
+MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch")
+FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit")
+
+# Registry models built by one of the benchmark's builders with arguments of their own:
+# registry name -> (builder, arguments). EViT takes the settings of the official release
+# (youweiliang/evit, main.py: base_keep_rate 0.7 at drop_loc (3, 6, 9); its Model Zoo's
+# EViT/0.7-DeiT-S with and without token fusion); the benchmark's builders default to
+# keep_rate 1, which drops nothing.
+EVIT_KEEP_RATE = tuple(0.7 if i in (3, 6, 9) else 1 for i in range(12))
+BUILDS = {
+    "evit_small_patch16_224": ("evit_small_patch16_fuse", dict(keep_rate=EVIT_KEEP_RATE)),
+    "evit_small_patch16_224_nofuse": ("evit_small_patch16", dict(keep_rate=EVIT_KEEP_RATE)),
+}
 
 
 def create(name: str, **kwargs):
-    """``timm.create_model(name)`` of a benchmark model, in eval mode. The benchmark's FNet builders
+    """``timm.create_model(name)`` of a benchmark model (or of the builder ``BUILDS`` names for a
+    registry name, with its arguments), in eval mode. The benchmark's FNet builders
     set ``num_heads = 1`` in its shared ``vit_sizes`` table itself (not a copy), which would give
     every ViT-sized model built after them one head; the table is restored after each build."""
     import copy
@@ -31,12 +43,19 @@ def create(name: str, **kwargs):
     import timm
     from resizing_interface import vit_sizes
 
+    builder, arguments = BUILDS.get(name, (name, {}))
     saved = copy.deepcopy(vit_sizes)
     try:
-        return timm.create_model(name, pretrained=False, **kwargs).eval()
+        return timm.create_model(builder, pretrained=False, **arguments, **kwargs).eval()
     finally:
         vit_sizes.clear()
         vit_sizes.update(saved)
+
+
+def describe(name: str) -> str:
+    """The benchmark's builder of a registry model, with the arguments ``BUILDS`` gives it."""
+    builder, arguments = BUILDS.get(name, (name, {}))
+    return builder + "".join(f" {k}={v}" for k, v in arguments.items())
 
 
 class MatchingMargins:
@@ -102,6 +121,42 @@ class RoutingMargins:
 
         self._hooks = [m.register_forward_hook(hook) for name, m in self.model.named_modules()
                        if name.endswith(".mlp.switch")]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
+        return False
+
+
+class SelectionMargins:
+    """Records, while active, how far EViT's token removal is from a tie: in every shrinking
+    block, the gap between the class attention (in float64, averaged over heads) of the last
+    token kept and of the first token dropped, relative to the former. The engine ranks the same
+    scores computed in another summation order; it keeps the reference's tokens when these gaps
+    are far above float32 rounding."""
+
+    def __init__(self, model):
+        self.model = model
+        self.smallest = float("inf")
+
+    def __enter__(self):
+        def hook(module, args, out):
+            kept = out[4]
+            if out[1] is None:
+                return
+            x = args[0].double()
+            n, t, c = x.shape
+            qkv = x @ module.qkv.weight.double().T
+            if module.qkv.bias is not None:
+                qkv = qkv + module.qkv.bias.double()
+            qkv = qkv.reshape(n, t, 3, module.num_heads, c // module.num_heads).permute(2, 0, 3, 1, 4)
+            attn = ((qkv[0] @ qkv[1].transpose(-2, -1)) * module.scale).softmax(dim=-1)
+            ranked = attn[:, :, 0, 1:].mean(dim=1).sort(dim=1, descending=True).values
+            gap = (ranked[:, kept - 1] - ranked[:, kept]) / ranked[:, kept - 1]
+            self.smallest = min(self.smallest, float(gap.min()))
+
+        self._hooks = [m.attn.register_forward_hook(hook) for m in self.model.blocks]
         return self
 
     def __exit__(self, *exc):

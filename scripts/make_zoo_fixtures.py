@@ -46,6 +46,9 @@ import make_fixtures as mf  # noqa: E402
 TOME_MARGIN = 1e-4
 # Smallest float64 gap allowed between a Switch token's best and second-best router logit.
 ROUTING_MARGIN = 1e-4
+# Smallest float64 gap allowed between EViT's last kept and first dropped token's class
+# attention, relative to the former.
+SELECTION_MARGIN = 1e-3
 
 # name, timm model, batch, height, width, weight seed, extra create_model arguments, features
 CASES = [
@@ -123,6 +126,13 @@ CASES = [
          weight_seed=66, bench=True, switch=True),
     # Swin: another size is timm's img_size= with the same weights (windows stay 7×7; maps that are
     # not a multiple of 7 are padded, an axis no larger than a window is not shifted).
+    # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
+    dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
+         weight_seed=75, bench=True, evit=True, features=True),
+    dict(name="evit_small_160_b1", model="evit_small_patch16_224", batch=1, height=160, width=160,
+         weight_seed=76, bench=True, evit=True),
+    dict(name="evit_small_nofuse_224_b2", model="evit_small_patch16_224_nofuse", batch=2, height=224, width=224,
+         weight_seed=77, bench=True, evit=True),
     dict(name="swin_tiny_224_b2", model="swin_tiny_patch4_window7_224", batch=2, height=224, width=224,
          weight_seed=56, features=True),
     dict(name="swin_tiny_256x224_b1", model="swin_tiny_patch4_window7_224", batch=1, height=256, width=224,
@@ -209,6 +219,14 @@ def run_case(case: dict, out_dir: str) -> dict:
                 out = m(x)
             case["routing_margin"] = margins.smallest
             return out if margins.smallest > ROUTING_MARGIN else None
+    if case.get("evit"):
+        # EViT keeps the tokens the class token attends to most: a discrete choice too
+        # (bench_models.SelectionMargins).
+        def accept(m, x):
+            with bench_models.SelectionMargins(m) as margins:
+                out = m(x)
+            case["selection_margin"] = margins.smallest
+            return out if margins.smallest > SELECTION_MARGIN else None
     seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w, accept)
 
     with torch.no_grad():
@@ -240,7 +258,8 @@ def run_case(case: dict, out_dir: str) -> dict:
     print(f"{name:>22}: input_seed={seed:<3} max|logit|={max_abs:9.4f} min_top5_gap={min_gap:.5f} "
           f"fp32-vs-fp64={diff64:.3g} ({diff64 / max_abs:.2g} relative)"
           + (f" matching_margin={case['matching_margin']:.2g}" if "matching_margin" in case else "")
-          + (f" routing_margin={case['routing_margin']:.2g}" if "routing_margin" in case else ""), flush=True)
+          + (f" routing_margin={case['routing_margin']:.2g}" if "routing_margin" in case else "")
+          + (f" selection_margin={case['selection_margin']:.2g}" if "selection_margin" in case else ""), flush=True)
     return {
         "name": name, "model": case["model"], "batch": b, "height": h, "width": w,
         "weight_seed": case["weight_seed"], "weight_rounding": None, "input_seed": seed,
@@ -251,8 +270,10 @@ def run_case(case: dict, out_dir: str) -> dict:
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
         **({"matching_margin": case["matching_margin"]} if "matching_margin" in case else {}),
         **({"routing_margin": case["routing_margin"]} if "routing_margin" in case else {}),
+        **({"selection_margin": case["selection_margin"]} if "selection_margin" in case else {}),
         **({"img_size": case["img_size"]} if "img_size" in case else {}),
-        "reference": (f"WhatTransformerToFavor {case['model']}" + (f" set_image_res({h})" if h != 224 else "")
+        "reference": (f"WhatTransformerToFavor {bench_models.describe(case['model'])}"
+                      + (f" set_image_res({h})" if h != 224 else "")
                       if case.get("bench") else
                       f"timm {case['model']}" + (f" {kwargs}" if kwargs else "")),
     }

@@ -37,6 +37,9 @@ public enum EngineError: Error, Equatable, Sendable {
     case forbiddenPickleGlobal(path: String, global: String)
     /// Pretrained weights could not be downloaded; `destination` is where a manually fetched file belongs.
     case downloadFailed(url: String, reason: String, destination: String)
+    /// The registry has no URL for `model`'s weights from `source`; `advice` says where else
+    /// they are (another source, or a page to fetch them from by hand), or is empty.
+    case noWeightsURL(model: String, source: String, advice: String)
     /// A file's SHA-256 is not the one expected (given by the user or the registry).
     case checksumMismatch(path: String, expected: String, found: String)
 }
@@ -79,6 +82,9 @@ extension EngineError: CustomStringConvertible, LocalizedError {
         case let .downloadFailed(url, reason, destination):
             return "cannot download \(url): \(reason). Fetch that file by other means and put it at "
                 + "'\(destination)', or pass --weights FILE"
+        case let .noWeightsURL(model, source, advice):
+            return "the registry lists no \(source) weights URL for \(model)"
+                + (advice.isEmpty ? "" : " (\(advice))") + "; pass a weights file with --weights FILE"
         case let .checksumMismatch(path, expected, found):
             return "'\(path)' has SHA-256 \(found), expected \(expected)"
         }

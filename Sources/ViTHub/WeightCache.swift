@@ -60,9 +60,9 @@ public struct WeightCache: Sendable {
     public static func url(for model: ModelInfo, source: WeightSource) throws(EngineError) -> URL {
         let text = source == .official ? model.weights.official : model.weights.timm
         guard let text, let url = URL(string: text) else {
-            let other = source == .official ? model.weights.timm.map { _ in " (it lists timm's: --source timm)" } : nil
-            throw .downloadFailed(url: "(none)", reason: "the registry lists no \(source.rawValue) weights for \(model.name)" + (other ?? ""),
-                                  destination: "(pass --weights FILE)")
+            let other = source == .official ? model.weights.timm.map { _ in "it lists timm's: --source timm" } : nil
+            throw .noWeightsURL(model: model.name, source: source.rawValue,
+                                advice: [other, model.weights.manual].compactMap { $0 }.joined(separator: "; "))
         }
         return url
     }

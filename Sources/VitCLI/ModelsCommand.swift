@@ -16,6 +16,7 @@ struct ModelsCommand: ParsableCommand {
             print("  top-1 " + (p.top1.map { "\($0)% (published)" } ?? "not published") + ", \(p.paramsMillions)M params, \(p.gmacs) GMACs at 224×224")
             if let url = m.weights.official { print("  official weights: \(url)") }
             if let url = m.weights.timm { print("  timm weights:     \(url)") }
+            if let manual = m.weights.manual { print("  weights by hand:  \(manual)") }
         }
     }
 }

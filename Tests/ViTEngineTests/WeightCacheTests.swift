@@ -45,6 +45,22 @@ final class WeightCacheTests: XCTestCase {
         XCTAssertEqual(entryFiles(), [], "a failed fetch left files", file: file, line: line)
     }
 
+    /// A model whose weights have no URL here: the error names the model and the source, says
+    /// where the weights are (another source, or the authors' page) and how to pass them.
+    func testModelWithoutWeightsURLSaysWhereTheyAre() throws {
+        let evit = try ModelRegistry.model(named: "evit-s")
+        XCTAssertThrowsError(try WeightCache.url(for: evit, source: .official)) { error in
+            guard case let .noWeightsURL(model, source, advice)? = error as? EngineError else { return XCTFail("\(error)") }
+            XCTAssertEqual([model, source], ["evit_small_patch16_224", "official"])
+            XCTAssertTrue(advice.contains("https://drive.google.com/"), advice)
+            XCTAssertTrue((error as! EngineError).description.hasSuffix("pass a weights file with --weights FILE"))
+        }
+        let s0 = try ModelRegistry.model(named: "efficientformerv2_s0")
+        XCTAssertThrowsError(try WeightCache.url(for: s0, source: .official)) { error in
+            XCTAssertTrue("\(error)".contains("--source timm"), "\(error)")
+        }
+    }
+
     func testDownloadVerifiesAndSecondFetchMakesNoRequest() throws {
         let first = try cache.fetch(model, url: server.url("/m0.pth"))
         XCTAssertTrue(first.downloaded)

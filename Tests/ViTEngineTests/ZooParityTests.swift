@@ -14,7 +14,7 @@ final class ZooParityTests: XCTestCase {
         "linformer_tiny_224_b2", "linformer_tiny_160_b1", "linformer_small_224_b1",
         "linformer_base_224_b1", "fnet_tiny_224_b2", "fnet_tiny_288_b1", "fnet_small_224_b1", "fnet_base_224_b1",
         "tome_tiny_r8_224_b2", "tome_tiny_r8_160_b1", "tome_tiny_r13_224_b1", "tome_small_r8_224_b1",
-        "tome_small_r13_224_b1",
+        "tome_small_r13_224_b1", "evit_small_224_b2", "evit_small_160_b1", "evit_small_nofuse_224_b2",
         "swin_tiny_224_b2", "swin_tiny_256x224_b1", "swin_small_224_b1", "swin_base_224_b1",
         "swin_tiny_official_224_b1",
         "linear_tiny_224_b2", "linear_tiny_160_b1", "linear_small_224_b1",
@@ -67,6 +67,14 @@ final class ZooParityTests: XCTestCase {
     func testToMeTinyR13() throws { try checkParity("tome_tiny_r13_224_b1") }
     func testToMeSmallR8() throws { try checkParity("tome_small_r8_224_b1") }
     func testToMeSmallR13() throws { try checkParity("tome_small_r13_224_b1") }
+    /// EViT (the official release's keep rate 0.7 in blocks 3, 6, 9, inattentive tokens fused):
+    /// tokens kept as torch keeps them (inputs whose every choice is at least 1e-3, relative,
+    /// from a tie, see make_zoo_fixtures.py).
+    func testEViTSmall() throws { try checkParity("evit_small_224_b2") }
+    /// The benchmark's set_image_res: 101 tokens, then 72, 52 and 38 (the fused token included).
+    func testEViTSmallAt160() throws { try checkParity("evit_small_160_b1") }
+    /// Without fusion: the inattentive tokens are dropped.
+    func testEViTSmallWithoutFusion() throws { try checkParity("evit_small_nofuse_224_b2") }
     /// Shifted windows with the attention mask, patch merging, relative-position bias.
     func testSwinTiny() throws { try checkParity("swin_tiny_224_b2") }
     /// A checkpoint in the official microsoft/Swin-Transformer layout (patch merging at the end of

@@ -1,5 +1,5 @@
 /// Dispatch of the ``SequenceMixer`` nodes: work items are whole images (Fourier, token
-/// merging) or one head of one image (Linformer, linear, synthesized and proportional attention), so every output
+/// merging and removal) or one head of one image (Linformer, linear, synthesized and proportional attention), so every output
 /// element comes from the same arithmetic whatever the batch size or thread count.
 extension Executor {
     func run(_ mixer: SequenceMixer, node: Node, scratch: UnsafeMutablePointer<Float>) {
@@ -74,6 +74,19 @@ extension Executor {
                 TokenMergingKernel.sizes(destinations: x + n * tokens, tokens: tokens,
                                          sizes: auxiliary.first.map { $0 + n * tokens }, merged: outTokens,
                                          out: out + n * outTokens)
+            }
+        case let .classAttentionScores(heads, headDim, scale):
+            pool.run(items: batch) { n, thread in
+                TokenRemovalKernel.classAttention(qkv: x + n * inImage, tokens: tokens, heads: heads, headDim: headDim,
+                                                  scale: scale, scratch: scratch + thread * scratchStride,
+                                                  out: out + n * (tokens - 1))
+            }
+        case let .attentiveTokens(kept, fusesRest):
+            let channels = inShape[2]
+            pool.run(items: batch) { n, thread in
+                TokenRemovalKernel.select(x: x + n * inImage, tokens: tokens, channels: channels,
+                                          scores: auxiliary[0] + n * (tokens - 1), kept: kept, fusesRest: fusesRest,
+                                          ranks: scratch + thread * scratchStride, out: out + n * outImage)
             }
         }
     }

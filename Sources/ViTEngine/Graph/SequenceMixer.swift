@@ -3,7 +3,7 @@ import Foundation
 /// Token mixers of the "Which Transformer to Favor" benchmark (Nauen et al., WACV 2025) other
 /// than softmax attention over all tokens. Each case is one fused node on `[N, T, ·]` sequences;
 /// the layers that build them live in `Models/` (`Linformer.swift`, `FNet.swift`,
-/// `LinearTransformer.swift`, `Synthesizer.swift`, `ToMe.swift`).
+/// `LinearTransformer.swift`, `Synthesizer.swift`, `ToMe.swift`, `EViT.swift`).
 enum SequenceMixer: Sendable {
     /// Linformer attention on a `[N, T, 3·C]` q|k|v projection (heads inside each block, as
     /// timm's qkv): keys and values are projected along the tokens to `length` rows by the
@@ -37,6 +37,14 @@ enum SequenceMixer: Sendable {
     /// The merged tokens' sizes `[N, T', 1]` from a match (the input) and the sizes before it
     /// (auxiliary 0, or 1 each when absent).
     case tokenSizes
+    /// EViT's attentiveness of the tokens of a `[N, T, 3·C]` qkv projection → `[N, T − 1, 1]`:
+    /// the class token's attention to each other token (softmax over all T keys per head), the
+    /// mean over heads.
+    case classAttentionScores(heads: Int, headDim: Int, scale: Float)
+    /// EViT's token removal on `[N, T, C]` tokens, their scores (auxiliary 0) →
+    /// `[N, 1 + kept (+ 1), C]`: the class token, the `kept` highest-scoring tokens from the most
+    /// attended down, and with `fusesRest` one token more, the score-weighted sum of the others.
+    case attentiveTokens(kept: Int, fusesRest: Bool)
 
     var kind: String {
         switch self {
@@ -46,6 +54,7 @@ enum SequenceMixer: Sendable {
         case .factorizedDense, .fixedAttention: "synthesized attention"
         case .proportionalAttention: "self-attention"
         case .tokenMatch, .tokenMerge, .tokenSizes: "token merging"
+        case .classAttentionScores, .attentiveTokens: "token removal"
         }
     }
 
@@ -77,6 +86,12 @@ enum SequenceMixer: Sendable {
             return ((t + 1) / 2) * (t / 2) * m.headDim
         case .tokenMerge, .tokenSizes:
             return 0
+        case let .classAttentionScores(heads, headDim, _):
+            // The class token's query against every key, per head.
+            return heads * input[1] * headDim
+        case let .attentiveTokens(kept, fusesRest):
+            // The fused token: every dropped token times its score.
+            return fusesRest ? (input[1] - 1 - kept) * input[2] : 0
         }
     }
 }

@@ -4,10 +4,12 @@
 /// with LayerScale), a final LayerNorm and a linear head on the class token (or on the mean of
 /// the patch tokens). The same trunk carries the "Which Transformer to Favor" benchmark's ViT
 /// variants, whose blocks mix tokens otherwise (`Linformer.swift`, `FNet.swift`, `ToMe.swift`,
-/// `LinearTransformer.swift`, `Synthesizer.swift`) or route tokens to experts (`SwitchTransformer.swift`).
+/// `LinearTransformer.swift`, `Synthesizer.swift`), route tokens to experts (`SwitchTransformer.swift`)
+/// or drop the inattentive ones (`EViT.swift`).
 
 /// Hyper-parameters of a ViT variant (the registry's `vit` object, and the benchmark's
-/// `linformer`, `fnet` and `tome` objects; names follow timm's `VisionTransformer` arguments).
+/// `linformer`, `fnet`, `tome`, … and `evit` objects; names follow timm's `VisionTransformer`
+/// arguments).
 public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var patchSize: Int
     public var embedDim: Int
@@ -39,6 +41,13 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var synthesis: String?
     /// The random Synthesizer's factor rank `f`.
     public var factor: Int?
+    /// EViT's keep rate in its shrinking blocks (`base_keep_rate`; 1 elsewhere).
+    public var keepRate: Double?
+    /// EViT's shrinking blocks (`drop_loc`, 0-based block indices).
+    public var shrinkingBlocks: [Int]?
+    /// EViT's inattentive token fusion (`fuse_token`): the dropped tokens are summed, weighted by
+    /// their attention, into one token kept at the end of the sequence.
+    public var fusesTokens: Bool?
     /// The blocks' token mixer: timm's attention unless the registry family is one of the
     /// benchmark's ViT variants (set by the registry from the family, not read from the object).
     public var tokenMixer: TokenMixer = .attention
@@ -61,6 +70,9 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case factorizedDense
         /// The random Synthesizer's constant attention (`Synthesizer.swift`).
         case factorizedRandom
+        /// timm's attention, and EViT's removal of the tokens the class token attends to least
+        /// (`EViT.swift`).
+        case tokenRemoval
 
         /// The benchmark's models change resolution through its `set_image_res`: square sizes
         /// only, position embedding resized by `F.interpolate` bicubic without antialiasing.
@@ -74,9 +86,14 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case imageSize = "img_size", layerNormEpsilon = "layer_norm_eps"
         case inChannels = "in_channels", numClasses = "num_classes", projectedLength = "k", mergedPerBlock = "r"
         case experts = "n_experts", synthesis, factor = "f"
+        case keepRate = "keep_rate", shrinkingBlocks = "drop_loc", fusesTokens = "fuse_token"
     }
 
     var prefixTokens: Int { classToken ? 1 : 0 }
+    /// EViT's keep rate of block `i` (1: the block keeps every token).
+    func keepRate(block i: Int) -> Double {
+        (shrinkingBlocks ?? []).contains(i) ? keepRate ?? 1 : 1
+    }
     var hiddenDim: Int { Int(Double(embedDim) * mlpRatio) }
     var trainGrid: Int { imageSize / patchSize }
     /// Tokens at the trained size (class token included).
@@ -118,6 +135,18 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
             guard let r = mergedPerBlock, r >= 0, classToken else {
                 throw .invalidConfiguration(model: model, reason: "ToMe needs r ≥ 0 tokens merged per block and a class token")
             }
+        case .tokenRemoval:
+            guard let rate = keepRate, rate > 0, rate <= 1 else {
+                throw .invalidConfiguration(model: model, reason: "EViT needs a keep_rate in (0, 1]")
+            }
+            guard classToken, globalPool == "token", !noEmbedClass else {
+                throw .invalidConfiguration(model: model,
+                                            reason: "EViT ranks tokens by the class token's attention: it needs class_token, "
+                                                + "global_pool 'token' and a position embedding over the class token")
+            }
+            if let bad = (shrinkingBlocks ?? []).first(where: { !(0..<depth).contains($0) }) {
+                throw .invalidConfiguration(model: model, reason: "drop_loc \(bad) is not a block index (0..<\(depth))")
+            }
         }
     }
 }
@@ -147,7 +176,7 @@ struct VisionTransformer: Sendable {
         for i in 0..<c.depth {
             let prefix = "blocks.\(i)"
             switch c.tokenMixer {
-            case .attention, .tokenMerging, .linearAttention:
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
             case .linformer:
@@ -193,7 +222,7 @@ struct VisionTransformer: Sendable {
         blocks = (0..<c.depth).map { i in
             let prefix = "blocks.\(i)"
             return switch c.tokenMixer {
-            case .attention, .tokenMerging, .linearAttention:
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer: .linformer(loader.linformerBlock(prefix, config: c, length: c.projectedLength ?? 0))
@@ -260,6 +289,8 @@ extension VisionTransformer: Architecture {
                 x = g.tokenMergingBlock(b, merging: c.mergedPerBlock ?? 0, sizes: &sizes, x, label: label)
             case .attention(let b) where c.tokenMixer == .linearAttention:
                 x = g.linearAttentionBlock(b, x, label: label)
+            case .attention(let b) where c.tokenMixer == .tokenRemoval:
+                x = g.tokenRemovalBlock(b, keepRate: c.keepRate(block: i), fuses: c.fusesTokens ?? false, x, label: label)
             case .attention(let b): x = g.transformerBlock(b, x, label: label)
             case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)

@@ -927,7 +927,7 @@ enum ModelData {
       "name": "tome_vit_tiny_r8_patch16",
       "aliases": ["tome-ti-r8"],
       "family": "tome",
-      "taxonomy": "token reduction (ToMe)",
+      "taxonomy": "token reduction (ToMe, merging)",
       "tome": {
         "patch_size": 16,
         "embed_dim": 192,
@@ -964,7 +964,7 @@ enum ModelData {
       "name": "tome_vit_tiny_r13_patch16",
       "aliases": ["tome-ti-r13"],
       "family": "tome",
-      "taxonomy": "token reduction (ToMe)",
+      "taxonomy": "token reduction (ToMe, merging)",
       "tome": {
         "patch_size": 16,
         "embed_dim": 192,
@@ -1001,7 +1001,7 @@ enum ModelData {
       "name": "tome_vit_small_r8_patch16",
       "aliases": ["tome-s-r8"],
       "family": "tome",
-      "taxonomy": "token reduction (ToMe)",
+      "taxonomy": "token reduction (ToMe, merging)",
       "tome": {
         "patch_size": 16,
         "embed_dim": 384,
@@ -1038,7 +1038,7 @@ enum ModelData {
       "name": "tome_vit_small_r13_patch16",
       "aliases": ["tome-s-r13"],
       "family": "tome",
-      "taxonomy": "token reduction (ToMe)",
+      "taxonomy": "token reduction (ToMe, merging)",
       "tome": {
         "patch_size": 16,
         "embed_dim": 384,
@@ -1070,6 +1070,88 @@ enum ModelData {
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
       "weights": {}
+    },
+    {
+      "name": "evit_small_patch16_224",
+      "aliases": ["evit-s", "evit_0.7_deit_s"],
+      "family": "evit",
+      "taxonomy": "token reduction (EViT, removal)",
+      "evit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "keep_rate": 0.7,
+        "drop_loc": [3, 6, 9],
+        "fuse_token": true
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.875,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 79.5,
+        "params_millions": 22.1,
+        "gmacs": 3.036,
+        "source": "youweiliang/evit README, table 'Model Zoo' (EViT-DeiT-S, keep rate 0.7, token fusion: Acc@1 79.5, #Params 22.1M; Liang et al., Not All Patches are What You Need, ICLR 2022); GMACs: fvcore count of the benchmark's architectures/evit.py model with these settings (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the authors' release is a Google Drive file (youweiliang/evit README, Model Zoo: https://drive.google.com/file/d/1FfvdEBss9f8gexjqEY8vOSUQe_8qwYuL/view?usp=sharing), a .pth in DeiT's layout that the engine reads as it is"
+      }
+    },
+    {
+      "name": "evit_small_patch16_224_nofuse",
+      "aliases": ["evit-s-nofuse"],
+      "family": "evit",
+      "taxonomy": "token reduction (EViT, removal)",
+      "evit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "keep_rate": 0.7,
+        "drop_loc": [3, 6, 9],
+        "fuse_token": false
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 0.875,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": 79.4,
+        "params_millions": 22.1,
+        "gmacs": 3.003,
+        "source": "youweiliang/evit README, table 'Model Zoo' (EViT-DeiT-S, keep rate 0.7, no token fusion: Acc@1 79.4, #Params 22.1M; Liang et al., Not All Patches are What You Need, ICLR 2022); GMACs: fvcore count of the benchmark's architectures/evit.py model with these settings (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the authors' release is a Google Drive file (youweiliang/evit README, Model Zoo: https://drive.google.com/file/d/1VCZGphW34rFWZDXOoF7XO4EJfRLZ-YB8/view?usp=sharing), a .pth in DeiT's layout that the engine reads as it is"
+      }
     },
     {
       "name": "linear_vit_tiny_patch16",

@@ -48,10 +48,13 @@ public struct WeightSources: Codable, Sendable, Equatable {
     public var officialSHA256: String?
     /// SHA-256 of timm's file, when known.
     public var timmSHA256: String?
+    /// Where weights are published that no URL here can download (e.g. a file-sharing page), in
+    /// words for a user to fetch them by hand and pass them with `--weights`.
+    public var manual: String?
 
     enum CodingKeys: String, CodingKey {
         case official, timm, timmHubID = "timm_hub_id"
-        case officialSHA256 = "official_sha256", timmSHA256 = "timm_sha256"
+        case officialSHA256 = "official_sha256", timmSHA256 = "timm_sha256", manual
     }
 }
 
@@ -85,7 +88,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey {
         case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, swin, preprocess, published, weights
         case linformer, fnet, tome, linear
-        case switchViT = "switch", synthesizer, efficientformerv2
+        case switchViT = "switch", synthesizer, efficientformerv2, evit
     }
 
     public init(from decoder: Decoder) throws {
@@ -107,14 +110,16 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
             architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
         case "xcit":
             architecture = .xcit(try c.decode(XCiTConfig.self, forKey: .xcit))
-        case "linformer", "fnet", "tome", "linear", "switch", "synthesizer":
-            // The benchmark's ViT variants: timm's ViT arguments plus the mixer's own.
+        case "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit":
+            // The benchmark's ViT variants (and EViT, in the benchmark too): timm's ViT arguments
+            // plus the mixer's own.
             let (key, mixer): (CodingKeys, VisionTransformerConfig.TokenMixer) = switch family {
             case "fnet": (.fnet, .fourier)
             case "tome": (.tome, .tokenMerging)
             case "linear": (.linear, .linearAttention)
             case "switch": (.switchViT, .switchExperts)
             case "synthesizer": (.synthesizer, .factorizedDense)
+            case "evit": (.evit, .tokenRemoval)
             default: (.linformer, .linformer)
             }
             var config = try c.decode(VisionTransformerConfig.self, forKey: key)
