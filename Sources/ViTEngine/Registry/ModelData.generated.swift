@@ -739,7 +739,9 @@ enum ModelData {
         "gmacs": 1.544,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "linformer_vit_small_patch16",
@@ -776,7 +778,9 @@ enum ModelData {
         "gmacs": 5.18,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "linformer_vit_base_patch16",
@@ -813,7 +817,9 @@ enum ModelData {
         "gmacs": 18.726,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "fnet_vit_tiny_patch16",
@@ -849,7 +855,9 @@ enum ModelData {
         "gmacs": 1.084,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "fnet_vit_small_patch16",
@@ -885,7 +893,9 @@ enum ModelData {
         "gmacs": 3.911,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "fnet_vit_base_patch16",
@@ -921,7 +931,9 @@ enum ModelData {
         "gmacs": 14.793,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/fnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.fft2 counted as the dense real DFT (fvcore has no count for it)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "tome_vit_tiny_r8_patch16",
@@ -958,7 +970,9 @@ enum ModelData {
         "gmacs": 0.933,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "tome_vit_tiny_r13_patch16",
@@ -995,7 +1009,9 @@ enum ModelData {
         "gmacs": 0.737,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "tome_vit_small_r8_patch16",
@@ -1032,7 +1048,9 @@ enum ModelData {
         "gmacs": 3.428,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "tome_vit_small_r13_patch16",
@@ -1069,7 +1087,9 @@ enum ModelData {
         "gmacs": 2.712,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/tome.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "evit_small_patch16_224",
@@ -1187,7 +1207,9 @@ enum ModelData {
         "gmacs": 1.138,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linear_transformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "linear_vit_small_patch16",
@@ -1223,7 +1245,9 @@ enum ModelData {
         "gmacs": 4.368,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/linear_transformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "synthesizer_fd_vit_tiny_patch16",
@@ -1260,7 +1284,9 @@ enum ModelData {
         "gmacs": 1.034,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/synthesizer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "synthesizer_fr_vit_tiny_patch16",
@@ -1298,7 +1324,9 @@ enum ModelData {
         "gmacs": 1.006,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/synthesizer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), which includes the constant R1·R2 product (0.012 GMACs) the engine computes once per graph, not per image"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "switch_8_vit_tiny_patch16",
@@ -1335,7 +1363,9 @@ enum ModelData {
         "gmacs": 1.262,
         "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/switch_transformer.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
       },
-      "weights": {}
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
     },
     {
       "name": "swin_tiny_patch4_window7_224",
