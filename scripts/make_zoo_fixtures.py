@@ -161,6 +161,22 @@ CASES = [
 ]
 
 
+# The margins a case may record (bench_models' *Margins), in the order the fixtures list them.
+MARGINS = ("matching_margin", "routing_margin", "selection_margin")
+
+
+def accept_by_margin(case: dict, key: str, margins, threshold: float):
+    """An input filter for ``choose_input``: runs the model under ``margins(model)`` (a context
+    that records how far the model's discrete choices are from a tie), records that in
+    ``case[key]`` and accepts the input only if it exceeds ``threshold``."""
+    def accept(m, x):
+        with margins(m) as recorded:
+            out = m(x)
+        case[key] = recorded.smallest
+        return out if recorded.smallest > threshold else None
+    return accept
+
+
 def official_swin_names(model) -> dict:
     """timm name -> the official microsoft/Swin-Transformer release's name of each float tensor.
 
@@ -202,31 +218,15 @@ def run_case(case: dict, out_dir: str) -> dict:
         model.set_image_res(case["height"])
 
     b, h, w = case["batch"], case["height"], case["width"]
+    # Discrete choices (ToMe's merges, Switch routes, EViT's kept tokens): only inputs whose every
+    # choice is far from a tie make a fixture an engine can match exactly.
     accept = None
     if case.get("tome"):
-        # ToMe's merges are discrete choices: only inputs whose every choice is far from a tie
-        # (bench_models.MatchingMargins) make a fixture an engine can match exactly.
-        def accept(m, x):
-            with bench_models.MatchingMargins() as margins:
-                out = m(x)
-            case["matching_margin"] = margins.smallest
-            return out if margins.smallest > TOME_MARGIN else None
+        accept = accept_by_margin(case, "matching_margin", lambda m: bench_models.MatchingMargins(), TOME_MARGIN)
     if case.get("switch"):
-        # The Switch router's choices are discrete too: only inputs whose every choice is far
-        # from a tie (bench_models.RoutingMargins).
-        def accept(m, x):
-            with bench_models.RoutingMargins(m) as margins:
-                out = m(x)
-            case["routing_margin"] = margins.smallest
-            return out if margins.smallest > ROUTING_MARGIN else None
+        accept = accept_by_margin(case, "routing_margin", bench_models.RoutingMargins, ROUTING_MARGIN)
     if case.get("evit"):
-        # EViT keeps the tokens the class token attends to most: a discrete choice too
-        # (bench_models.SelectionMargins).
-        def accept(m, x):
-            with bench_models.SelectionMargins(m) as margins:
-                out = m(x)
-            case["selection_margin"] = margins.smallest
-            return out if margins.smallest > SELECTION_MARGIN else None
+        accept = accept_by_margin(case, "selection_margin", bench_models.SelectionMargins, SELECTION_MARGIN)
     seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w, accept)
 
     with torch.no_grad():
@@ -257,9 +257,7 @@ def run_case(case: dict, out_dir: str) -> dict:
         mf.write_npy(os.path.join(out_dir, features_file), feats)
     print(f"{name:>22}: input_seed={seed:<3} max|logit|={max_abs:9.4f} min_top5_gap={min_gap:.5f} "
           f"fp32-vs-fp64={diff64:.3g} ({diff64 / max_abs:.2g} relative)"
-          + (f" matching_margin={case['matching_margin']:.2g}" if "matching_margin" in case else "")
-          + (f" routing_margin={case['routing_margin']:.2g}" if "routing_margin" in case else "")
-          + (f" selection_margin={case['selection_margin']:.2g}" if "selection_margin" in case else ""), flush=True)
+          + "".join(f" {k}={case[k]:.2g}" for k in MARGINS if k in case), flush=True)
     return {
         "name": name, "model": case["model"], "batch": b, "height": h, "width": w,
         "weight_seed": case["weight_seed"], "weight_rounding": None, "input_seed": seed,
@@ -268,9 +266,7 @@ def run_case(case: dict, out_dir: str) -> dict:
         "logits": logits_file, "features": features_file,
         "max_abs_logit": float(max_abs), "min_top5_gap": float(min_gap), "top5": tops,
         "ref_fp32_vs_fp64_max_abs": diff64, "tensors": len(entries),
-        **({"matching_margin": case["matching_margin"]} if "matching_margin" in case else {}),
-        **({"routing_margin": case["routing_margin"]} if "routing_margin" in case else {}),
-        **({"selection_margin": case["selection_margin"]} if "selection_margin" in case else {}),
+        **{k: case[k] for k in MARGINS if k in case},
         **({"img_size": case["img_size"]} if "img_size" in case else {}),
         "reference": (f"WhatTransformerToFavor {bench_models.describe(case['model'])}"
                       + (f" set_image_res({h})" if h != 224 else "")
