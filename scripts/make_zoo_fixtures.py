@@ -124,8 +124,6 @@ CASES = [
          weight_seed=65, bench=True, switch=True, features=True),
     dict(name="switch_tiny_160_b1", model="switch_8_vit_tiny_patch16", batch=1, height=160, width=160,
          weight_seed=66, bench=True, switch=True),
-    # Swin: another size is timm's img_size= with the same weights (windows stay 7×7; maps that are
-    # not a multiple of 7 are padded, an axis no larger than a window is not shifted).
     # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
     dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
          weight_seed=75, bench=True, evit=True, features=True),
@@ -133,6 +131,8 @@ CASES = [
          weight_seed=76, bench=True, evit=True),
     dict(name="evit_small_nofuse_224_b2", model="evit_small_patch16_224_nofuse", batch=2, height=224, width=224,
          weight_seed=77, bench=True, evit=True),
+    # Swin: another size is timm's img_size= with the same weights (windows stay 7×7; maps that are
+    # not a multiple of 7 are padded, an axis no larger than a window is not shifted).
     dict(name="swin_tiny_224_b2", model="swin_tiny_patch4_window7_224", batch=2, height=224, width=224,
          weight_seed=56, features=True),
     dict(name="swin_tiny_256x224_b1", model="swin_tiny_patch4_window7_224", batch=1, height=256, width=224,

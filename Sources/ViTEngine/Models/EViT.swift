@@ -22,10 +22,9 @@ extension GraphBuilder {
         guard kept < t - 1 else { return transformerBlock(b, x, label: label) }
         let headDim = dim / b.heads
         let scale = Float(1 / Double(headDim).squareRoot())
-        let qkv = linear(b.qkv, layerNorm(b.norm1, x, label: label + ".norm1"), label: label + ".attn.qkv")
-        let attention = add(.selfAttention(heads: b.heads, headDim: headDim, scale: scale), input: qkv,
-                            outputShape: s, scratch: SelfAttentionKernel.scratchCount(tokens: t), label: label + ".attn")
-        let attended = linear(b.proj, attention, residual: x, label: label + ".attn.proj")
+        let (qkv, attended) = selfAttentionKeepingQKV(qkv: b.qkv, proj: b.proj, heads: b.heads,
+                                                      layerNorm(b.norm1, x, label: label + ".norm1"), residual: x,
+                                                      label: label + ".attn")
         let scores = add(.sequenceMixer(.classAttentionScores(heads: b.heads, headDim: headDim, scale: scale)),
                          input: qkv, outputShape: [n, t - 1, 1],
                          scratch: TokenRemovalKernel.classAttentionScratchCount(tokens: t),

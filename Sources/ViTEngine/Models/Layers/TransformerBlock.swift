@@ -103,13 +103,20 @@ extension GraphBuilder {
     /// Multi-head self-attention over a `[N, T, C]` sequence: qkv, attention, projection (+ residual).
     mutating func selfAttention(qkv: LinearLayer, proj: LinearLayer, heads: Int, _ x: ValueID,
                                 residual: ValueID?, label: String) -> ValueID {
+        selfAttentionKeepingQKV(qkv: qkv, proj: proj, heads: heads, x, residual: residual, label: label).output
+    }
+
+    /// ``selfAttention(qkv:proj:heads:_:residual:label:)`` that also returns its qkv projection,
+    /// for layers that read the queries or keys again (EViT's class attention).
+    mutating func selfAttentionKeepingQKV(qkv: LinearLayer, proj: LinearLayer, heads: Int, _ x: ValueID,
+                                          residual: ValueID?, label: String) -> (qkv: ValueID, output: ValueID) {
         let s = shape(x)
         let dim = qkv.outFeatures / 3, headDim = dim / heads
         let q = linear(qkv, x, label: label + ".qkv")
         let a = add(.selfAttention(heads: heads, headDim: headDim, scale: Float(1 / Double(headDim).squareRoot())),
                     input: q, outputShape: [s[0], s[1], dim],
                     scratch: SelfAttentionKernel.scratchCount(tokens: s[1]), label: label)
-        return linear(proj, a, residual: residual, label: label + ".proj")
+        return (q, linear(proj, a, residual: residual, label: label + ".proj"))
     }
 
     mutating func transformerBlock(_ b: TransformerBlock, _ x: ValueID, label: String) -> ValueID {
