@@ -2,18 +2,18 @@
 //
 // C[M×N] = epilogue(A[M×K] · B[K×N]) where B (the layer's weights) was packed by
 // vit_pack_weights into panels of 32 columns, each panel K rows of 32 contiguous floats, so the
-// inner loop streams one panel while 12 rows of A are broadcast against it: 24 accumulators of 16
-// floats stay in registers. Bias, the activation (ReLU or GELU) and the residual are applied when
-// the tile is stored, in that order: act(A·W + bias + residual) (ResNet's ReLU follows its add);
-// bias may be NULL (none).
+// running tier's tiles stream one panel while a few rows of A are broadcast against it (its
+// gemm_panel, templates/gemm_tile.h). Bias, the residual and the activation (ReLU or GELU) are
+// applied when a tile is stored, in that order: act(A·W + bias + residual) (ResNet's ReLU
+// follows its add); bias may be NULL (none). This file holds what no tier differs in: packing,
+// the walk over panels, and dense convolutions as GEMMs over bands of input rows.
 #include "CKernels.h"
+#include "backend.h"
 #include "image_conv.h"
-#include "vector_math.h"
 
-#include <immintrin.h>
 #include <string.h>
 
-enum { NR = 32, MR = 12 };
+enum { NR = VIT_PANEL };
 
 long vit_packed_weights_count(int k, int n) { return (long)k * ((n + NR - 1) / NR) * NR; }
 
@@ -45,193 +45,23 @@ void vit_pack_torch_weights(const float *w, int n, int cin, int kernel, float *p
     }
 }
 
-// K as segments: a tile's sum runs over `segments` runs of `run` rows of the packed weight;
-// segment t reads A at a + offsets[t] (offsets NULL: one segment at offset 0). A plain GEMM is one
-// segment of K; a convolution over a padded channels-last band has one segment per kernel row ky
-// (its kx and input channels are contiguous in the band). The sum is always accumulated in K's
-// order, one FMA per term, so a 1×1 conv and an im2col GEMM give the same bits.
-#define TILE_ARGS int segments, int run, const long *offsets, const float *restrict a, long lda, \
-    const float *restrict panel, const float *restrict bias, int cols, int act, const float *residual, \
-    long ldr, float *c, long ldc, const float *next
-
-// One R×(16·NV) tile with AVX-512: R and NV are constants at every call site, so the loops
-// unroll and the 2·R accumulators live in registers. `next` (or NULL): the weight panel the GEMM
-// reads after this one, asked into L2 line by line as this panel streams, so that few-row
-// GEMMs (batch 1's 7×7 and 4×4 stages), which read each weight for only 16–49 rows, do not wait
-// on L3 at every panel. Columns beyond `cols` (< 16·NV at the end of
-// a layer whose width is not a multiple of 16) are neither read from bias/residual nor stored.
-// `residual` may alias `c` (in place).
-__attribute__((target("avx512f"), always_inline))
-static inline void tile_avx512(const int R, const int NV, TILE_ARGS) {
-    __m512 acc[MR][2];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < R; i++) { acc[i][0] = _mm512_setzero_ps(); acc[i][1] = _mm512_setzero_ps(); }
-    const float *b = panel;
-    for (int t = 0; t < segments; t++) {
-        const float *at = offsets ? a + offsets[t] : a;
-        for (int p = 0; p < run; p++, b += NR) {
-            if (next) {
-                _mm_prefetch((const char *)(next + (b - panel)), _MM_HINT_T1);
-                _mm_prefetch((const char *)(next + (b - panel) + 16), _MM_HINT_T1);
-            }
-            const __m512 b0 = _mm512_loadu_ps(b);
-            const __m512 b1 = NV > 1 ? _mm512_loadu_ps(b + 16) : _mm512_setzero_ps();
-#pragma clang loop unroll(full)
-            for (int i = 0; i < R; i++) {
-                const __m512 ai = _mm512_set1_ps(at[(long)i * lda + p]);
-                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-                if (NV > 1) acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-            }
-        }
-    }
-    const __mmask16 masks[2] = {
-        cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1),
-        cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : (__mmask16)0,
-    };
-#pragma clang loop unroll(full)
-    for (int j = 0; j < NV; j++) {
-        const __m512 bj = bias ? _mm512_maskz_loadu_ps(masks[j], bias + 16 * j) : _mm512_setzero_ps();
-#pragma clang loop unroll(full)
-        for (int i = 0; i < R; i++) {
-            __m512 v = bias ? _mm512_add_ps(acc[i][j], bj) : acc[i][j];
-            if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(masks[j], residual + (long)i * ldr + 16 * j));
-            if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
-            if (act == VIT_ACT_GELU) v = vit_gelu16(v);
-            _mm512_mask_storeu_ps(c + (long)i * ldc + 16 * j, masks[j], v);
-        }
-    }
-}
-
-#define DEFINE_TILE(R, NV) \
-    __attribute__((target("avx512f"), noinline)) \
-    static void tile_##R##x##NV(TILE_ARGS) { \
-        tile_avx512(R, NV, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc, next); \
-    }
-DEFINE_TILE(12, 2) DEFINE_TILE(8, 2) DEFINE_TILE(4, 2) DEFINE_TILE(2, 2) DEFINE_TILE(1, 2)
-DEFINE_TILE(12, 1) DEFINE_TILE(8, 1) DEFINE_TILE(4, 1) DEFINE_TILE(2, 1) DEFINE_TILE(1, 1)
-
-// One R×8 tile for a panel at most 8 columns wide (the last of a 1000-class head: 31·32 + 8): 256-bit
-// FMAs, whose throughput per lane on AVX-512 CPUs is at least that of a half-masked 512-bit one
-// (twice it on cores that split 512-bit FMAs in two halves, such as Zen 4). Same arithmetic and
-// epilogue as tile_avx512, the epilogue on the zero-extended 512-bit vector.
-__attribute__((target("avx512f,avx512vl"), always_inline))
-static inline void tile_avx512_8(const int R, TILE_ARGS) {
-    __m256 acc[MR];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < R; i++) acc[i] = _mm256_setzero_ps();
-    const float *b = panel;
-    for (int t = 0; t < segments; t++) {
-        const float *at = offsets ? a + offsets[t] : a;
-        for (int p = 0; p < run; p++, b += NR) {
-            const __m256 b0 = _mm256_loadu_ps(b);
-#pragma clang loop unroll(full)
-            for (int i = 0; i < R; i++) acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(at[(long)i * lda + p]), b0, acc[i]);
-        }
-    }
-    const __mmask16 mask = (__mmask16)((1u << cols) - 1);
-    const __m512 bj = bias ? _mm512_maskz_loadu_ps(mask, bias) : _mm512_setzero_ps();
-#pragma clang loop unroll(full)
-    for (int i = 0; i < R; i++) {
-        __m512 v = _mm512_zextps256_ps512(acc[i]);
-        if (bias) v = _mm512_add_ps(v, bj);
-        if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, residual + (long)i * ldr));
-        if (act == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
-        if (act == VIT_ACT_GELU) v = vit_gelu16(v);
-        _mm512_mask_storeu_ps(c + (long)i * ldc, mask, v);
-    }
-}
-
-#define DEFINE_TILE8(R) \
-    __attribute__((target("avx512f,avx512vl"), noinline)) \
-    static void tile_##R##x8(TILE_ARGS) { \
-        tile_avx512_8(R, segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc, next); \
-    }
-DEFINE_TILE8(12) DEFINE_TILE8(8) DEFINE_TILE8(4) DEFINE_TILE8(2) DEFINE_TILE8(1)
-
-typedef void (*tile_fn)(TILE_ARGS);
-
-// Any CPU: the same arithmetic, one output at a time (bias, then the residual, then the activation).
-static void tile_portable(int rows, TILE_ARGS) {
-    for (int i = 0; i < rows; i++) {
-        for (int j = 0; j < cols; j++) {
-            float sum = 0;
-            const float *b = panel + j;
-            for (int t = 0; t < segments; t++) {
-                const float *at = (offsets ? a + offsets[t] : a) + (long)i * lda;
-                for (int p = 0; p < run; p++, b += NR) sum += at[p] * *b;
-            }
-            float v = bias ? sum + bias[j] : sum;
-            if (residual) v += residual[(long)i * ldr + j];
-            v = vit_activate(v, act);
-            c[(long)i * ldc + j] = v;
-        }
-    }
-}
-
-// c[m×n] over the panels of n: rows in tiles of 12, then 8, 4, 2, 1.
-// Panels are `panel_stride` floats apart: k·32 for a whole packed weight, more when the GEMM uses
-// a range of its rows (a k×k convolution's kernel rows ky0…ky1).
+// c[m×n] over the panels of n, each on the running tier. Panels are `panel_stride` floats apart:
+// k·32 for a whole packed weight, more when the GEMM uses a range of its rows (a k×k
+// convolution's kernel rows ky0…ky1). K is `segments` runs of `run` rows (VIT_PANEL_ARGS).
 static void gemm_segments(int m, int n, int segments, int run, const long *offsets, const float *a, long lda,
                           const float *packed, long panel_stride, const float *bias, int act,
                           const float *residual, long ldr, float *c, long ldc) {
-    static const int heights[] = {12, 8, 4, 2, 1};
-    static const tile_fn wide[] = {tile_12x2, tile_8x2, tile_4x2, tile_2x2, tile_1x2};
-    static const tile_fn narrow[] = {tile_12x1, tile_8x1, tile_4x1, tile_2x1, tile_1x1};
-    static const tile_fn eighth[] = {tile_12x8, tile_8x8, tile_4x8, tile_2x8, tile_1x8};
-    const int vector = vit_kernels_use_avx512();
+    const vit_backend *tier = vit_active_backend();
     for (int n0 = 0; n0 < n; n0 += NR) {
         const float *panel = packed + (long)(n0 / NR) * panel_stride;
-        const int cols = n - n0 < NR ? n - n0 : NR;
-        // The first row tile of a panel asks for the next panel (rows after it find it in L2).
-        const float *next = n0 + NR < n ? panel + panel_stride : 0;
-        int m0 = 0;
-        for (int h = 0; h < 5; h++) {
-            for (; m - m0 >= heights[h]; m0 += heights[h]) {
-                const float *res = residual ? residual + (long)m0 * ldr + n0 : 0;
-                const float *arow = a + (long)m0 * lda;
-                float *crow = c + (long)m0 * ldc + n0;
-                if (!vector) {
-                    tile_portable(heights[h], segments, run, offsets, arow, lda, panel, bias ? bias + n0 : 0, cols, act,
-                                  res, ldr, crow, ldc, 0);
-                } else {
-                    (cols > 16 ? wide : cols > 8 ? narrow : eighth)[h](
-                        segments, run, offsets, arow, lda, panel, bias ? bias + n0 : 0, cols, act, res, ldr, crow, ldc,
-                        m0 == 0 ? next : 0);
-                }
-            }
-        }
+        tier->gemm_panel(m, segments, run, offsets, a, lda, panel, bias ? bias + n0 : 0, n - n0 < NR ? n - n0 : NR,
+                         act, residual ? residual + n0 : 0, ldr, c + n0, ldc, n0 + NR < n ? panel + panel_stride : 0);
     }
 }
 
 void vit_gemm_packed(int m, int n, int k, const float *a, long lda, const float *packed,
                      const float *bias, int act, const float *residual, long ldr, float *c, long ldc) {
     gemm_segments(m, n, 1, k, 0, a, lda, packed, (long)k * NR, bias, act, residual, ldr, c, ldc);
-}
-
-// dst[3i + ch] = plane ch's [i], for i < n: one row of an RGB image from CHW to HWC, 16 pixels
-// (three vectors out) per step, each vector assembled by two two-source permutes.
-__attribute__((target("avx512f")))
-static void interleave_rgb_avx512(const float *r, const float *g, const float *b, int n, float *dst) {
-    __m512i first[3], second[3];
-    for (int j = 0; j < 3; j++) {
-        int i1[16], i2[16];
-        for (int l = 0; l < 16; l++) {
-            const int p = 16 * j + l, pixel = p / 3, ch = p % 3;
-            i1[l] = ch == 1 ? 16 + pixel : pixel;  // red or green (blue lanes filled next)
-            i2[l] = ch == 2 ? 16 + pixel : l;      // blue, or the lane as it is
-        }
-        first[j] = _mm512_loadu_si512(i1);
-        second[j] = _mm512_loadu_si512(i2);
-    }
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 vr = _mm512_loadu_ps(r + i), vg = _mm512_loadu_ps(g + i), vb = _mm512_loadu_ps(b + i);
-        for (int j = 0; j < 3; j++) {
-            const __m512 rg = _mm512_permutex2var_ps(vr, first[j], vg);
-            _mm512_storeu_ps(dst + 3 * i + 16 * j, _mm512_permutex2var_ps(rg, second[j], vb));
-        }
-    }
-    for (; i < n; i++) { dst[3 * i] = r[i]; dst[3 * i + 1] = g[i]; dst[3 * i + 2] = b[i]; }
 }
 
 // The input rows a block of output rows reads, as a zero-padded channels-last band: rows of
@@ -250,10 +80,10 @@ static void fill_band(const float *x, int channels_last, int height, int width, 
         memset(dst, 0, sizeof(float) * pad * cin);
         if (channels_last) {
             memcpy(dst + (long)pad * cin, x + (long)iy * width * cin, sizeof(float) * width * cin);
-        } else if (cin == 3 && vit_kernels_use_avx512()) {
+        } else if (cin == 3 && vit_active_backend()->interleave_rgb) {
             const long plane = (long)height * width;
             const float *row = x + (long)iy * width;
-            interleave_rgb_avx512(row, row + plane, row + 2 * plane, width, dst + (long)pad * cin);
+            vit_active_backend()->interleave_rgb(row, row + plane, row + 2 * plane, width, dst + (long)pad * cin);
         } else {
             const long plane = (long)height * width;
             for (int ix = 0; ix < width; ix++) {
@@ -361,8 +191,9 @@ void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int w
                             int stride, int pad, const float *packed, const float *outer_sum, const float *bias,
                             int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
     if (oy1 <= oy0) return;
-    if (vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout) && vit_kernels_use_avx512()) {
-        vit_image_conv_rows(x, height, width, cin, packed, bias, cout, act, oy0, oy1, scratch, out, out_row_stride);
+    const vit_backend *tier = vit_active_backend();
+    if (tier->image_conv_rows && vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout)) {
+        tier->image_conv_rows(x, height, width, cin, packed, bias, cout, act, oy0, oy1, scratch, out, out_row_stride);
         return;
     }
     fill_band(x, channels_last, height, width, cin, pad, oy0 * stride - pad, band_rows(oy1 - oy0, kernel, stride),

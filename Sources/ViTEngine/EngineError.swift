@@ -42,6 +42,8 @@ public enum EngineError: Error, Equatable, Sendable {
     case noWeightsURL(model: String, source: String, advice: String)
     /// A file's SHA-256 is not the one expected (given by the user or the registry).
     case checksumMismatch(path: String, expected: String, found: String)
+    /// The kernel instruction set asked for (`VIT_ISA`, `--isa`) names no tier or cannot run on this CPU.
+    case kernelISA(KernelISAError)
 }
 
 extension EngineError: CustomStringConvertible, LocalizedError {
@@ -87,6 +89,8 @@ extension EngineError: CustomStringConvertible, LocalizedError {
                 + (advice.isEmpty ? "" : " (\(advice))") + "; pass a weights file with --weights FILE"
         case let .checksumMismatch(path, expected, found):
             return "'\(path)' has SHA-256 \(found), expected \(expected)"
+        case let .kernelISA(error):
+            return error.description
         }
     }
 

@@ -133,9 +133,14 @@ public final class Model: Sendable {
     ///   through the whole network on its own (no thread waits for another between layers);
     ///   otherwise each layer is spread over the threads. Results are bit-identical for any
     ///   thread count and batch size.
+    /// - Throws: ``EngineError/kernelISA(_:)`` when `VIT_ISA` names no kernel tier or one this
+    ///   CPU cannot run; ``EngineError/invalidInputShape(expected:found:)`` for a shape the model
+    ///   does not take.
     public func makeSession(batch: Int, height: Int, width: Int,
                             threads: Int? = nil) throws(EngineError) -> InferenceSession {
         let threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // A VIT_ISA the CPU cannot run is refused here rather than silently run on another tier.
+        do { _ = try KernelISA.fromEnvironment() } catch { throw .kernelISA(error) }
         let expected = "[N ≥ 1, 3, H, W] with 1 ≤ H, W ≤ \(Self.maximumSide)"
         guard batch >= 1, (1...Self.maximumSide).contains(height), (1...Self.maximumSide).contains(width) else {
             throw .invalidInputShape(expected: expected, found: [batch, 3, height, width])

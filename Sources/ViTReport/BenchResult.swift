@@ -38,13 +38,15 @@ public struct BenchResult: Codable, Sendable, Equatable {
     public var coldStartMs: Double?
     /// The OpenBLAS kernel family in use.
     public var blasKernel: String
+    /// The instruction-set tier of the engine's own kernels (`avx512`, `avx2`, `portable`).
+    public var isa: String
     /// Timed runs behind the quantiles.
     public var runs: Int
 
     public init(model: String, batch: Int, threads: Int, input: String, weights: String, parameters: Int, macs: Int,
                 imagesPerSecond: Double, imagesPerSecondP10: Double, imagesPerSecondP90: Double,
                 latencyP50Ms: Double, latencyP99Ms: Double, gflops: Double, arenaBytes: Int, peakRSSBytes: Int,
-                coldStartMs: Double?, blasKernel: String, runs: Int) {
+                coldStartMs: Double?, blasKernel: String, isa: String, runs: Int) {
         self.model = model
         self.batch = batch
         self.threads = threads
@@ -62,6 +64,7 @@ public struct BenchResult: Codable, Sendable, Equatable {
         self.peakRSSBytes = peakRSSBytes
         self.coldStartMs = coldStartMs
         self.blasKernel = blasKernel
+        self.isa = isa
         self.runs = runs
     }
 
@@ -70,7 +73,7 @@ public struct BenchResult: Codable, Sendable, Equatable {
         case imagesPerSecond = "images_per_second", imagesPerSecondP10 = "images_per_second_p10"
         case imagesPerSecondP90 = "images_per_second_p90", latencyP50Ms = "latency_p50_ms"
         case latencyP99Ms = "latency_p99_ms", gflops, arenaBytes = "arena_bytes", peakRSSBytes = "peak_rss_bytes"
-        case coldStartMs = "cold_start_ms", blasKernel = "blas_kernel", runs
+        case coldStartMs = "cold_start_ms", blasKernel = "blas_kernel", isa, runs
     }
 
     /// Multiply-accumulates per image, in billions.
@@ -86,7 +89,7 @@ public struct BenchResult: Codable, Sendable, Equatable {
             ("images_per_second_p90", f(imagesPerSecondP90, 1)), ("latency_p50_ms", f(latencyP50Ms, 3)),
             ("latency_p99_ms", f(latencyP99Ms, 3)), ("gflops", f(gflops, 1)), ("arena_bytes", "\(arenaBytes)"),
             ("peak_rss_bytes", "\(peakRSSBytes)"), ("cold_start_ms", coldStartMs.map { f($0, 1) } ?? "-"),
-            ("blas_kernel", blasKernel), ("runs", "\(runs)"),
+            ("blas_kernel", blasKernel), ("isa", isa), ("runs", "\(runs)"),
         ]
         return fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }

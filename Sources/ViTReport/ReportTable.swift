@@ -10,7 +10,7 @@ public struct ReportTable: Sendable {
     public init(_ report: Report) {
         let fronts = Metric.allCases.map { report.front($0) }
         columns = [
-            "model", "family", "taxonomy", "input", "weights", "measured_as", "threads", "blas_kernel",
+            "model", "family", "taxonomy", "input", "weights", "measured_as", "threads", "blas_kernel", "kernel_isa",
             "parameters", "gmacs",
             "published_top1", "published_params_millions", "published_gmacs",
             "images_per_second_batch1", "latency_p50_ms_batch1", "latency_p99_ms_batch1",
@@ -21,7 +21,7 @@ public struct ReportTable: Sendable {
         rows = report.models.map { row in
             let one = row.batch1, best = row.best
             return [
-                row.model, row.family, row.taxonomy, row.input, one.weights, row.measuredAs ?? "", "\(one.threads)", one.blasKernel,
+                row.model, row.family, row.taxonomy, row.input, one.weights, row.measuredAs ?? "", "\(one.threads)", one.blasKernel, one.isa,
                 "\(row.parameters)", Self.number(row.gmacs, digits: 4),
                 row.published.top1.map { Self.number($0, digits: 1) } ?? "", Self.number(row.published.paramsMillions, digits: 2),
                 Self.number(row.published.gmacs, digits: 3),

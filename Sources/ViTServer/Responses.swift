@@ -70,9 +70,11 @@ struct ModelsResponse: Encodable {
 
     var defaultModel: String
     var models: [Entry]
+    /// The instruction-set tier the engine's kernels run on (`avx512`, `avx2`, `portable`).
+    var kernelISA = KernelISA.current.rawValue
 
     enum CodingKeys: String, CodingKey {
-        case defaultModel = "default", models
+        case defaultModel = "default", models, kernelISA = "kernel_isa"
     }
 }
 

@@ -43,6 +43,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Also print the N slowest layers by name (implies --profile).")
     var profileLayers: Int?
 
+    @OptionGroup var kernels: KernelISAOptions
+
     private var profiling: Bool { profile || profileLayers != nil }
 
     func validate() throws {
@@ -52,6 +54,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         do {
+            try kernels.apply()
             let start = Date()
             let info = try ModelRegistry.model(named: model)
             let net = try weights.map { try Model.load(model, weights: $0) } ?? Model.placeholder(info)
@@ -116,6 +119,6 @@ struct BenchCommand: ParsableCommand {
             gflops: rounded(2 * Double(session.macs) / median / 1e9, 10),
             arenaBytes: session.arenaBytes, peakRSSBytes: usage.ru_maxrss * 1024,
             coldStartMs: coldStart.map { rounded($0 * 1e3, 10) }, blasKernel: BLASRuntime.configuration.kernel,
-            runs: latencies.count)
+            isa: KernelISA.current.rawValue, runs: latencies.count)
     }
 }

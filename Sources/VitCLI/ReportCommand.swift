@@ -45,6 +45,8 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Real weights for a model, as MODEL=FILE (repeatable); others get placeholder weights.")
     var weights: [String] = []
 
+    @OptionGroup var kernels: KernelISAOptions
+
     func validate() throws {
         guard duration >= 0, warmup >= 0 else { throw ValidationError("--duration and --warmup must be ≥ 0 seconds") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be ≥ 1") }
@@ -55,6 +57,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         do {
+            try kernels.apply()
             try measureAll()
         } catch let error as EngineError {
             fail(error)

@@ -71,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     var models: [String] { model.isEmpty ? ["m0"] : model }
 
+    @OptionGroup var kernels: KernelISAOptions
+
     func validate() throws {
         guard weights.isEmpty || weights.count == models.count else {
             throw ValidationError("give one --weights per --model (\(models.count) model(s), \(weights.count) weights file(s))")
@@ -106,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var services: [InferenceService] = []
         do {
+            try kernels.apply()
             for (index, name) in models.enumerated() {
                 let info = try ModelRegistry.model(named: name)
                 let net = placeholderWeights ? try Model.placeholder(info)

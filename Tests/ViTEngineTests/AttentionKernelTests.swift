@@ -1,10 +1,11 @@
 import CKernels
 import XCTest
+@testable import ViTEngine
 
 /// `vit_attention_head` against the definition computed in Double, for the shapes the engine
 /// uses (EfficientViT's 7×7 and 4×4 windows, 16-dim keys, 16–64-dim values) and for the paths no
 /// model reaches today (more than 64 tokens, more than four 16-wide value vectors, a tail of
-/// queries shorter than a block), on both the AVX-512 and the portable path.
+/// queries shorter than a block), on every kernel tier this CPU runs.
 final class AttentionKernelTests: XCTestCase {
     private func check(tokens t: Int, keyDim kd: Int, valueDim vd: Int, bias withBias: Bool,
                        file: StaticString = #filePath, line: UInt = #line) {
@@ -35,9 +36,9 @@ final class AttentionKernelTests: XCTestCase {
             }
         }
 
-        for portable in [false, true] {
-            vit_kernels_use_portable(portable ? 1 : 0)
-            defer { vit_kernels_use_portable(0) }
+        for isa in KernelTiers.supported {
+            XCTAssertNoThrow(try KernelISA.use(isa))
+            defer { try? KernelISA.use(KernelISA.best) }
             var out = [Float](repeating: .nan, count: t * ldo)
             var scratch = [Float](repeating: 0, count: Int(vit_attention_head_scratch_count(Int32(t), Int32(kd))))
             bias.withUnsafeBufferPointer { b in
@@ -49,7 +50,7 @@ final class AttentionKernelTests: XCTestCase {
                 for c in 0..<vd { worst = max(worst, abs(Double(out[i * ldo + c]) - expected[i * vd + c])) }
                 for c in vd..<ldo { XCTAssert(out[i * ldo + c].isNaN, "wrote past the row", file: file, line: line) }
             }
-            XCTAssertLessThan(worst, 1e-5, "t=\(t) kd=\(kd) vd=\(vd) bias=\(withBias) portable=\(portable)",
+            XCTAssertLessThan(worst, 1e-5, "t=\(t) kd=\(kd) vd=\(vd) bias=\(withBias) isa=\(isa)",
                               file: file, line: line)
         }
     }

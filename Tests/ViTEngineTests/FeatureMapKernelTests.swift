@@ -1,9 +1,10 @@
 import CKernels
 import XCTest
+@testable import ViTEngine
 
 /// The depthwise kernel with its residual in place (the planner writes a node's output over a
 /// residual that dies there) and the bilinear 2× upsampling, against the definitions in Double,
-/// on the AVX-512 and the portable path.
+/// on every kernel tier this CPU runs.
 final class FeatureMapKernelTests: XCTestCase {
     private func values(_ count: Int, seed: UInt64) -> [Float] {
         var s = seed
@@ -17,7 +18,7 @@ final class FeatureMapKernelTests: XCTestCase {
     /// tail (70: a 64-channel block and 6 more), and input pixels wider than their channels (the
     /// attention's query columns inside its qkv rows), whose other floats must not be read; rows
     /// as wide as EfficientViT's (14) and odd ones, and rows of 1 and 2 pixels (edges only). The
-    /// AVX-512 and the portable path give the same bits.
+    /// Every tier gives the portable tier's bits.
     func testDepthwiseResidualInPlace() {
         for (c, ldx) in [(70, 70), (16, 16), (16, 48), (40, 40), (8, 19), (128, 160)] {
             checkDepthwise(h: 7, w: 6, c: c, ldx: ldx, k: 3)
@@ -36,9 +37,9 @@ final class FeatureMapKernelTests: XCTestCase {
             let oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1
             let residual = values(oh * ow * c, seed: 4)
             var results: [[Float]] = []
-            for portable in [false, true] {
-                vit_kernels_use_portable(portable ? 1 : 0)
-                defer { vit_kernels_use_portable(0) }
+            for isa in KernelTiers.supported {
+                XCTAssertNoThrow(try KernelISA.use(isa))
+                defer { try? KernelISA.use(KernelISA.best) }
                 var out = residual
                 out.withUnsafeMutableBufferPointer { o in
                     vit_depthwise_hwc(x, ldx, Int32(h), Int32(w), Int32(c), weight, bias, Int32(k), Int32(stride),
@@ -61,13 +62,16 @@ final class FeatureMapKernelTests: XCTestCase {
                         }
                     }
                 }
-                XCTAssertLessThan(worst, 1e-5, "\(c) channels, ldx \(ldx), kernel \(k), stride \(stride), portable=\(portable)")
+                XCTAssertLessThan(worst, 1e-5, "\(c) channels, ldx \(ldx), kernel \(k), stride \(stride), isa=\(isa)")
                 results.append(out)
             }
-            // Both paths sum the taps in (ky, kx) order, one FMA each where the CPU has FMA.
-            if vit_kernels_use_avx512() != 0 {
-                XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern),
-                               "\(h)×\(w), \(c) channels, kernel \(k), stride \(stride): AVX-512 and portable bits")
+            // Every tier sums the taps in (ky, kx) order, one FMA each where the CPU has FMA (the
+            // portable tier's too, on a CPU with AVX2: its target_clones use FMA there).
+            if KernelISA.avx2.isSupported {
+                for (isa, result) in zip(KernelTiers.supported, results) {
+                    XCTAssertEqual(result.map(\.bitPattern), results.last!.map(\.bitPattern),
+                                   "\(h)×\(w), \(c) channels, kernel \(k), stride \(stride): \(isa) and portable bits")
+                }
             }
         }
     }
@@ -82,9 +86,9 @@ final class FeatureMapKernelTests: XCTestCase {
             let i0 = Int(source)
             return (i0, min(i0 + 1, size - 1), source - Double(i0))
         }
-        for portable in [false, true] {
-            vit_kernels_use_portable(portable ? 1 : 0)
-            defer { vit_kernels_use_portable(0) }
+        for isa in KernelTiers.supported {
+            XCTAssertNoThrow(try KernelISA.use(isa))
+            defer { try? KernelISA.use(KernelISA.best) }
             var out = [Float](repeating: .nan, count: 4 * h * w * c)
             vit_upsample2x_bilinear_hwc(x, Int32(h), Int32(w), Int32(c), Int32(VIT_ACT_IDENTITY), &out, 0, Int32(2 * h))
             var worst = 0.0
@@ -100,7 +104,7 @@ final class FeatureMapKernelTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertLessThan(worst, 1e-6, "portable=\(portable)")
+            XCTAssertLessThan(worst, 1e-6, "isa=\(isa)")
         }
     }
 }

@@ -1,9 +1,10 @@
 import CKernels
 import XCTest
+@testable import ViTEngine
 
 /// `vit_gemm_packed` against the definition in Double for every tile shape the kernel picks
 /// (8-, 16- and 32-column panels, 12/8/4/2/1-row tiles) and every epilogue (bias, residual in
-/// place, ReLU, GELU), on the AVX-512 and the portable path.
+/// place, ReLU, GELU), on every kernel tier this CPU runs.
 final class PackedGEMMTests: XCTestCase {
     private func check(m: Int, n: Int, k: Int, activation: Int32, residual withResidual: Bool,
                        file: StaticString = #filePath, line: UInt = #line) {
@@ -21,9 +22,9 @@ final class PackedGEMMTests: XCTestCase {
         vit_pack_weights(w, Int32(k), Int32(n), &packed)
 
         func gelu(_ x: Double) -> Double { x * 0.5 * (1 + erf(x / 2.0.squareRoot())) }
-        for portable in [false, true] {
-            vit_kernels_use_portable(portable ? 1 : 0)
-            defer { vit_kernels_use_portable(0) }
+        for isa in KernelTiers.supported {
+            XCTAssertNoThrow(try KernelISA.use(isa))
+            defer { try? KernelISA.use(KernelISA.best) }
             var c = start
             c.withUnsafeMutableBufferPointer { out in
                 vit_gemm_packed(Int32(m), Int32(n), Int32(k), a, lda, packed, bias, activation,
@@ -43,7 +44,7 @@ final class PackedGEMMTests: XCTestCase {
                 }
             }
             XCTAssertLessThan(worst, 1e-4, "m=\(m) n=\(n) k=\(k) act=\(activation) residual=\(withResidual) "
-                              + "portable=\(portable)", file: file, line: line)
+                              + "isa=\(isa)", file: file, line: line)
         }
     }
 
@@ -140,20 +141,20 @@ final class PackedGEMMTests: XCTestCase {
             }
             for rowPairs in pairs ? [false, true] : [false] {
                 let label = "cin \(cin) cout \(cout) \(h)×\(w) kernel \(k) stride \(stride) pad \(pad) row pairs \(rowPairs)"
-                for portable in [false, true] {
-                    vit_kernels_use_portable(portable ? 1 : 0)
-                    defer { vit_kernels_use_portable(0) }
+                for isa in KernelTiers.supported {
+                    XCTAssertNoThrow(try KernelISA.use(isa))
+                    defer { try? KernelISA.use(KernelISA.best) }
                     let inPlace = run(hwc, channelsLast: true, rowPairs: rowPairs)
                     let banded = run(chw, channelsLast: false, rowPairs: rowPairs)
-                    XCTAssertEqual(inPlace.map(\.bitPattern), banded.map(\.bitPattern), "\(label) portable=\(portable)")
+                    XCTAssertEqual(inPlace.map(\.bitPattern), banded.map(\.bitPattern), "\(label) isa=\(isa)")
                     for blockRows in [3, oh] {
                         XCTAssertEqual(run(hwc, channelsLast: true, rowPairs: rowPairs, blockRows: blockRows).map(\.bitPattern),
-                                       inPlace.map(\.bitPattern), "\(label) blocks of \(blockRows) portable=\(portable)")
+                                       inPlace.map(\.bitPattern), "\(label) blocks of \(blockRows) isa=\(isa)")
                     }
                     for activation in [VIT_ACT_RELU, VIT_ACT_GELU].map(Int32.init) {
                         XCTAssertEqual(run(hwc, channelsLast: true, rowPairs: rowPairs, activation: activation).map(\.bitPattern),
                                        run(chw, channelsLast: false, rowPairs: rowPairs, activation: activation).map(\.bitPattern),
-                                       "\(label) activation \(activation) portable=\(portable)")
+                                       "\(label) activation \(activation) isa=\(isa)")
                     }
                     var worst = 0.0
                     for oy in 0..<oh {
@@ -173,7 +174,7 @@ final class PackedGEMMTests: XCTestCase {
                             }
                         }
                     }
-                    XCTAssertLessThan(worst, 1e-4, "\(label) portable=\(portable)")
+                    XCTAssertLessThan(worst, 1e-4, "\(label) isa=\(isa)")
                 }
             }
         }

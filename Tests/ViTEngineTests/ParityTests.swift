@@ -18,12 +18,14 @@ final class ParityTests: XCTestCase {
     func testM0At224x320Batch5() throws { try checkParity("m0_224x320_b5") }
     func testM1At320x224() throws { try checkParity("m1_320x224_b1") }
 
-    /// The kernels' portable paths (GEMM, depthwise conv, window attention, exp and GELU rows:
-    /// what CPUs without AVX-512 run) meet the same mark.
-    func testM0WithPortableKernels() throws {
-        vit_kernels_use_portable(1)
-        defer { vit_kernels_use_portable(0) }
-        try checkParity("m0_224_b2")
+    /// Every case above again on each lower kernel tier this CPU runs, forced (the tests above
+    /// run the best tier): what CPUs without AVX-512, or without AVX2, run.
+    func testEveryCaseOnEveryLowerTier() throws {
+        for isa in KernelTiers.supported where isa != KernelISA.best {
+            try KernelTiers.with(isa) {
+                for name in Self.cases.sorted() { try checkParity(name) }
+            }
+        }
     }
 
     static let cases: Set = ["m0_224_b2", "m1_224_b2", "m2_224_b2", "m3_224_b2", "m4_224_b2", "m5_224_b2",

@@ -24,6 +24,21 @@ final class ZooParityTests: XCTestCase {
         "efficientformerv2_s2_224_b1", "efficientformerv2_l_224_b1",
     ]
 
+    /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
+    func testOneCasePerFamilyOnEveryLowerTier() throws {
+        let perFamily = ["vit_tiny_160x256_b2", "deit3_small_288_b1", "resnet50_160x192_b1", "mixer_b16_224_b2",
+                         "cait_xxs24_224_b2", "xcit_nano_224_b1", "linformer_tiny_160_b1", "fnet_tiny_288_b1",
+                         "tome_tiny_r8_160_b1", "evit_small_160_b1", "swin_tiny_256x224_b1", "linear_tiny_160_b1",
+                         "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
+                         "efficientformerv2_s0_192x160_b1"]
+        XCTAssert(Set(perFamily).isSubset(of: Self.cases))
+        for isa in KernelTiers.supported where isa != KernelISA.best {
+            try KernelTiers.with(isa) {
+                for name in perFamily { try checkParity(name) }
+            }
+        }
+    }
+
     func testViTTiny() throws { try checkParity("vit_tiny_224_b2") }
     /// Another, non-square size: the position embedding is resampled as timm does.
     func testViTTinyAt160x256() throws { try checkParity("vit_tiny_160x256_b2") }

@@ -10,7 +10,7 @@ enum Samples {
                     latencyP50Ms: 1000 * Double(batch) / imagesPerSecond, latencyP99Ms: 1100 * Double(batch) / imagesPerSecond,
                     gflops: 2 * Double(macsPerImage) * imagesPerSecond / 1e9, arenaBytes: arena * batch,
                     peakRSSBytes: peakRSS + arena * (batch - 1), coldStartMs: batch == 1 ? 100 : nil,
-                    blasKernel: "SkylakeX", runs: 30)
+                    blasKernel: "SkylakeX", isa: "avx512", runs: 30)
     }
 
     /// A model measured at batch 1 and 2, the second faster.

@@ -1,13 +1,55 @@
 #ifndef VIT_KERNELS_H
 #define VIT_KERNELS_H
 
-// Inner loops of the engine that want the CPU's widest vectors. Written as plain C loops the
-// compiler vectorizes; each is compiled for AVX-512, AVX2 and baseline x86-64 and the best
-// version is picked at load time (target_clones), so one binary runs everywhere.
+// Inner loops of the engine that want the CPU's widest vectors. Each hot kernel exists in one
+// tier per instruction set (portable/, avx2/, avx512/ beside this folder), and every call goes
+// through the table of the tier chosen once, at first use (backend.c): the best this CPU runs,
+// unless the environment variable VIT_ISA (portable, avx2, avx512) or vit_kernels_set_isa asks
+// for a lower one. One binary runs on every x86-64.
 // Images are channels-last (HWC): C floats per pixel, pixels row-major; token sequences are
 // rows of C floats.
 
-/// Whether this CPU has AVX-512 F/BW/DQ/VL (Skylake-X and later; checked once).
+/// Instruction-set tiers of the kernels, lowest first. The portable tier is plain C with vector
+/// types the compiler maps to the CPU's registers; the others are written for AVX2 + FMA (16
+/// registers of 8 floats) and AVX-512 F/BW/DQ/VL (32 registers of 16 floats).
+enum { VIT_ISA_PORTABLE = 0, VIT_ISA_AVX2 = 1, VIT_ISA_AVX512 = 2, VIT_ISA_COUNT = 3 };
+
+/// What vit_isa_from_environment returns for no VIT_ISA, and for a value that names no tier.
+enum { VIT_ISA_UNSET = -1, VIT_ISA_UNKNOWN = -2 };
+
+/// A tier's name as VIT_ISA spells it ("portable", "avx2", "avx512"; "unknown" out of range).
+const char *vit_isa_name(int isa);
+
+/// Whether this CPU (and this build) can run the tier.
+int vit_isa_supported(int isa);
+
+/// The best tier this CPU runs.
+int vit_isa_best(void);
+
+/// The tier VIT_ISA names, VIT_ISA_UNSET or VIT_ISA_UNKNOWN. A named tier the CPU cannot run is
+/// returned as it is (the kernels then run the best tier; the engine reports the mismatch).
+int vit_isa_from_environment(void);
+
+/// The tier the kernels run now.
+int vit_kernels_isa(void);
+
+/// Makes every kernel run on `isa` from now on; returns 0 (and changes nothing) when the CPU
+/// cannot run it. Not to be called while kernels run on other threads.
+int vit_kernels_set_isa(int isa);
+
+/// Rows of the running tier's tallest GEMM tile: GEMM row blocks that start on multiples of it
+/// end in no short tile.
+int vit_gemm_row_tile(void);
+
+/// The tallest GEMM row tile of any tier: what a row block may grow by when rounded to tiles,
+/// whichever tier runs the plan that sized it.
+int vit_gemm_max_row_tile(void);
+
+/// Columns of a packed weight panel (vit_pack_weights), the same for every tier: a GEMM's column
+/// blocks start on multiples of it.
+int vit_gemm_panel_width(void);
+
+/// Whether this CPU has AVX-512 F/BW/DQ/VL (Skylake-X and later; checked once), whatever tier runs.
 int vit_cpu_has_avx512(void);
 
 /// Activation applied in kernel epilogues. GELU is the exact (erf) form PyTorch's nn.GELU uses.
@@ -142,13 +184,5 @@ long vit_conv2d_band_scratch_count(int cin, int width, int kernel, int stride, i
 void vit_conv2d_band_rows(const float *band, int width, int cin, int kernel, int stride, int pad,
                           const float *packed, const float *outer_sum, const float *bias, int cout, int act,
                           int oy0, int oy1, float *scratch, float *out, long out_row_stride);
-
-/// Makes every kernel take its portable path even on AVX-512 CPUs (tests of those paths, which
-/// CPUs without AVX-512 run).
-void vit_kernels_use_portable(int on);
-
-/// Whether the kernels use their AVX-512 paths: the CPU has AVX-512 and
-/// vit_kernels_use_portable is off.
-int vit_kernels_use_avx512(void);
 
 #endif

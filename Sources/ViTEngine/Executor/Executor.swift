@@ -380,19 +380,20 @@ enum Partition {
             return (rowBoundary(r)..<rowBoundary(r + 1), columnBoundary(c)..<columnBoundary(c + 1))
         }
 
-        /// Where column part `c` starts: on a 32-column panel of the packed weight.
+        /// Where column part `c` starts: on a panel of the packed weight.
         private func columnBoundary(_ c: Int) -> Int {
-            let panels = (columns + 31) / 32
-            return min(columns, 32 * (panels * c / columnParts))
+            let width = KernelGeometry.panelColumns
+            let panels = (columns + width - 1) / width
+            return min(columns, width * (panels * c / columnParts))
         }
 
-        /// Where row block `r` starts: an even split rounded to whole 12-row tiles of the GEMM
-        /// kernel (when every block still gets at least two tiles), so only the last block ends
-        /// in a short tile — 85-row blocks ran 7 full tiles and a 1-row tile each.
+        /// Where row block `r` starts: an even split rounded to whole row tiles of the running
+        /// tier's GEMM (when every block still gets at least two tiles), so only the last block
+        /// ends in a short tile — 85-row blocks ran 7 full 12-row tiles and a 1-row tile each.
         private func rowBoundary(_ r: Int) -> Int {
-            let even = rows * r / rowParts
-            guard r > 0, r < rowParts, rows >= 24 * rowParts else { return even }
-            return (even + 6) / 12 * 12
+            let even = rows * r / rowParts, tile = KernelGeometry.gemmRowTile
+            guard r > 0, r < rowParts, rows >= 2 * tile * rowParts else { return even }
+            return (even + tile / 2) / tile * tile
         }
     }
 
@@ -400,16 +401,17 @@ enum Partition {
     static let gemmRowsPerBlock = 96
 
     /// The most rows a block of ``gemmBlocks(rows:columns:threads:)`` holds, whatever the thread
-    /// count: an even split of at most `gemmRowsPerBlock` rows whose two ends each move by at
-    /// most 6 rows to a 12-row tile boundary.
-    static func gemmScratchRows(rows: Int) -> Int { min(rows, gemmRowsPerBlock + 12) }
+    /// count and kernel tier: an even split of at most `gemmRowsPerBlock` rows whose two ends
+    /// each move by at most half a row tile to a tile boundary (tiles of at most
+    /// ``KernelGeometry/maximumGEMMRowTile`` rows, so a plan made on one tier serves every tier).
+    static func gemmScratchRows(rows: Int) -> Int { min(rows, gemmRowsPerBlock + KernelGeometry.maximumGEMMRowTile) }
 
     static func gemmBlocks(rows: Int, columns: Int, threads: Int) -> GEMMBlocks {
         var rowParts = max(1, (rows + gemmRowsPerBlock - 1) / gemmRowsPerBlock)
         // As many blocks for each thread: 3 blocks on 2 threads leave one idle a third of the
         // time (M0's last stage at batch 16). Rows never split a sum, so results do not change.
         if rowParts >= threads { rowParts = (rowParts + threads - 1) / threads * threads }
-        // Too few rows to cut: two column parts, each a whole number of 32-column weight panels
+        // Too few rows to cut: two column parts, each a whole number of weight panels
         // (288 columns: 160 + 128), so a stage's 49- or 16-row GEMMs and the classifier head
         // use both threads whatever their width.
         let columnParts = rowParts == 1 && threads > 1 && columns >= 128 ? 2 : 1

@@ -6,12 +6,13 @@ enum ConvolutionKernels {
     /// 1×1 convolution of a block of pixels: with pixels as rows the layer is one GEMM
     /// `out[rows × cout] = act(x[rows × cin] · W[cin × cout] + bias + residual)` against the
     /// weight packed at load, the epilogue applied as tiles are stored (the residual possibly in place).
-    /// `panel` selects the first output column's panel (columns come in panels of 32).
+    /// `firstColumn` is the first output column, on a panel of the packed weight
+    /// (``KernelGeometry/panelColumns`` columns each).
     static func pointwise(x: UnsafePointer<Float>, rows: Int, cin: Int, ldx: Int? = nil,
                           weight: UnsafePointer<Float>, firstColumn: Int = 0, bias: UnsafePointer<Float>,
                           cout: Int, activation: Activation, residual: UnsafePointer<Float>?,
                           out: UnsafeMutablePointer<Float>, ldOut: Int? = nil) {
-        precondition(firstColumn % 32 == 0, "1×1 conv blocks start on a panel")
+        precondition(firstColumn % KernelGeometry.panelColumns == 0, "1×1 conv blocks start on a panel")
         let ldx = ldx ?? cin, ldOut = ldOut ?? cout
         vit_gemm_packed(Int32(rows), Int32(cout), Int32(cin), x, ldx, weight + firstColumn * cin,
                         bias, activation.code, residual, ldOut, out, ldOut)

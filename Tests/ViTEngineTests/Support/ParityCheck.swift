@@ -45,15 +45,15 @@ extension XCTestCase {
         XCTAssertEqual(prediction.logits.shape, reference.shape, file: file, line: line)
         let scale = reference.values.map(abs).max()!
         let delta = zip(prediction.logits.values, reference.values).map { abs($0 - $1) }.max()!
-        print("parity \(name): max|Δlogit| = \(delta), max|ref| = \(scale), ratio = \(delta / scale), "
+        print("parity \(name) (\(KernelISA.current) kernels): max|Δlogit| = \(delta), max|ref| = \(scale), ratio = \(delta / scale), "
               + "arena = \(session.arenaBytes) bytes")
-        XCTAssertLessThanOrEqual(delta, 1e-4 * scale, "\(name): logits differ", file: file, line: line)
+        XCTAssertLessThanOrEqual(delta, 1e-4 * scale, "\(name), \(KernelISA.current) kernels: logits differ", file: file, line: line)
 
         let classes = reference.shape[1]
         for n in 0..<c.batch {
             let row = Array(prediction.logits.values[(n * classes)..<((n + 1) * classes)])
             let top5 = row.indices.sorted { row[$0] > row[$1] }.prefix(5)
-            XCTAssertEqual(Array(top5), c.top5[n], "\(name) image \(n): top-5 order", file: file, line: line)
+            XCTAssertEqual(Array(top5), c.top5[n], "\(name) image \(n), \(KernelISA.current) kernels: top-5 order", file: file, line: line)
         }
         if let featuresFile = c.features {
             let ref = try NPY.read(path: Fixtures.path(featuresFile))

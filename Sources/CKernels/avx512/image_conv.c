@@ -13,37 +13,26 @@
 //
 // The sum runs over the taps in the packed weight's (ky, kx, ci) order from zero, one FMA per
 // term, then + bias, then the activation: the bits of the GEMM path, whatever the rows' block.
-#include "CKernels.h"
-#include "image_conv.h"
-#include "vector_math.h"
+#if defined(__x86_64__)
+#include "../backend.h"
+#include "../image_conv.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
-enum { NR = 32, VECTORS = 3 };  // packed panel width; 16-pixel vectors per tile (at most)
+// Everything below is built for this tier's instruction set (the shared bodies included too).
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))), apply_to = function)
 
-static long phase_length(int ow) { return (ow + 15) / 16 * 16; }
+#include "simd.h"
+#include "../templates/math.h"
 
-// Floats of one input row's phase rows (fill_phase_rows): even samples, 16 with a zero, odd samples.
-static long phase_stride(int ow) { return 2 * phase_length(ow) + 16; }
-
-int vit_image_conv_applies(int channels_last, int cin, int kernel, int stride, int pad, int cout) {
-    // 16 or 32 outputs fill the GEMM's 512-bit tiles, which then beat this kernel (93 against 79
-    // GFLOP/s for RGB → 16 channels); with 8 or 24 its last tile is a 256-bit one.
-    return !channels_last && cin <= 4 && kernel == 3 && stride == 2 && pad == 1 && (cout == 8 || cout == 24);
-}
-
-long vit_image_conv_scratch_count(int cin, int width, int cout, int out_rows) {
-    const int ow = (width - 1) / 2 + 1;
-    const long rows = 2L * (out_rows - 1) + 3;
-    return rows * cin * phase_stride(ow);
-}
+enum { NR = VIT_PANEL, VECTORS = 3 };  // packed panel width; 16-pixel vectors per tile (at most)
 
 // The phase rows of one input row: the even samples x[2·ox] (kx = 1) at `phase`, then 16 floats
 // whose last is zero, then the odd samples x[2·ox + 1] (kx = 2), zero outside the image (row NULL:
 // all zero). kx = 0's samples x[2·ox − 1] are the odd ones one place later, so its taps read the
 // odd row from the zero before it (phase_tap): one permute per input sample instead of three.
-__attribute__((target("avx512f")))
 static void fill_phase_rows(const float *row, int width, int ow, float *phase) {
     const long length = phase_length(ow);
     if (!row) {
@@ -94,7 +83,6 @@ typedef struct { __m512i stage1[2], stage2[2]; } transpose_indices;
 // of half h is channel l / 4 of the four, pixel 4h + l % 4. Stage 2 merges the two halves h of
 // channels 0–3 and 4–7 into output pixel pairs [pixel 2m, channels 0…7 | pixel 2m + 1, channels
 // 0…7], m = 2h and 2h + 1. The indices do not depend on which four channels are merged.
-__attribute__((target("avx512f")))
 static transpose_indices make_transpose_indices(void) {
     transpose_indices t;
     int index[16];
@@ -117,7 +105,7 @@ static transpose_indices make_transpose_indices(void) {
 
 // One octet's accumulators (bias and activation applied) stored channels-last: pixel p at out +
 // p·ldo, the `valid` first pixels.
-__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
+__attribute__((always_inline))
 static inline void store_octet(const __m512 acc[4], const transpose_indices *t, int valid, float *out, long ldo) {
     __m512 merged[2][2];
     for (int pair = 0; pair < 2; pair++) {
@@ -144,7 +132,7 @@ static inline void store_octet(const __m512 acc[4], const transpose_indices *t, 
 // tap's 8 weights broadcast from the packed panel (w: its row 0 at the group's 8 columns), with no
 // shuffle in the loop. taps[k] is the phase row of tap k in the weight's (ky, kx, ci) order. P
 // and ACT are constants at each call site, so the accumulators stay in registers to the store.
-__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
+__attribute__((always_inline))
 static inline void tile(const int P, const int ACT, int taps_count, const float *const *taps, int ox0,
                         const float *w, const float *bias, const transpose_indices *t, int ow, float *out, long ldo) {
     __m512 acc[8][VECTORS];
@@ -166,7 +154,7 @@ static inline void tile(const int P, const int ACT, int taps_count, const float 
         for (int c = 0; c < 8; c++) {
             __m512 v = bias ? _mm512_add_ps(acc[c][p], _mm512_set1_ps(bias[c])) : acc[c][p];  // as the GEMM path
             if (ACT == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
-            if (ACT == VIT_ACT_GELU) v = vit_gelu16(v);
+            if (ACT == VIT_ACT_GELU) v = vgelu(v);
             acc[c][p] = v;
         }
         // Channel pairs' halves side by side, [c: pixels 0…7 | c + 1: pixels 0…7] and the same
@@ -186,7 +174,7 @@ static inline void tile(const int P, const int ACT, int taps_count, const float 
 #define TILE_ARGS int taps_count, const float *const *taps, int ox0, const float *w, const float *bias, \
     const transpose_indices *t, int ow, float *out, long ldo
 #define DEFINE_TILES(NAME, ACT) \
-    __attribute__((target("avx512f,avx512dq,avx512vl"), noinline)) \
+    __attribute__((noinline)) \
     static void NAME(int vectors, TILE_ARGS) { \
         switch (vectors) { \
         case 3: tile(3, ACT, taps_count, taps, ox0, w, bias, t, ow, out, ldo); break; \
@@ -197,7 +185,6 @@ static inline void tile(const int P, const int ACT, int taps_count, const float 
 DEFINE_TILES(tiles_identity, VIT_ACT_IDENTITY) DEFINE_TILES(tiles_relu, VIT_ACT_RELU)
 DEFINE_TILES(tiles_gelu, VIT_ACT_GELU)
 
-__attribute__((target("avx512f,avx512dq,avx512vl")))
 void vit_image_conv_rows(const float *x, int height, int width, int cin, const float *packed, const float *bias,
                          int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
     const int ow = (width - 1) / 2 + 1, taps_count = 9 * cin, groups = cout / 8;
@@ -240,3 +227,6 @@ void vit_image_conv_rows(const float *x, int height, int width, int cin, const f
         }
     }
 }
+
+#pragma clang attribute pop
+#endif
