@@ -10,6 +10,9 @@ and the same input size. Prints a Markdown table and, with --output, writes it t
     swift build -c release --static-swift-stdlib --product vit
     python3 scripts/bench_peers.py --models m0 m5 deit_tiny_patch16_224 --batches 1 16 --threads 1 2 --output BENCHMARKS.table.md
 
+--isas avx512 avx2 portable measures the engine once per kernel tier (one column each), beside the
+same peer runs.
+
 Models are EfficientViT's m0…m5 or any registered model by its (timm) name.
 
 Weights are random (speed does not depend on their values). Each run is the median over
@@ -109,10 +112,11 @@ def median_run(runs: list[dict]) -> dict:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def run_engine(vit: str, model: str, batch: int, threads: int, args) -> dict:
+def run_engine(vit: str, model: str, batch: int, threads: int, isa: str | None, args) -> dict:
     result = subprocess.run([vit, "bench", "--model", model, "--batch", str(batch), "--threads", str(threads),
                              "--height", str(args.height), "--width", str(args.width), "--warmup", str(args.warmup),
-                             "--duration", str(args.duration), "--json"], capture_output=True, text=True, check=True)
+                             "--duration", str(args.duration), "--json"] + (["--isa", isa] if isa else []),
+                            capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -129,6 +133,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure each system this many times, interleaved, and report the median")
     parser.add_argument("--vit", default=os.path.join(ROOT, ".build", "release", "vit"))
+    parser.add_argument("--isas", nargs="+", default=[None], metavar="ISA",
+                        help="the engine's kernel tiers to measure, one column each (default: the best the CPU runs)")
     parser.add_argument("--output")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -141,8 +147,11 @@ def main() -> None:
         return
 
     rows = []
-    header = ["model", "batch", "threads", "engine img/s"] + [f"{p} img/s" for p in args.peers] + \
-             ["engine / best peer", "engine RSS MB", "ORT RSS MB", "BLAS kernel"]
+    isas = args.isas
+    label = (lambda isa: f"engine {isa}") if isas != [None] else (lambda isa: "engine")
+    header = ["model", "batch", "threads"] + [f"{label(i)} img/s" for i in isas] + \
+             [f"{p} img/s" for p in args.peers] + [f"{label(i)} / best peer" for i in isas] + \
+             ["engine RSS MB", "ORT RSS MB", "BLAS kernel"]
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
             for threads in args.threads:
@@ -151,22 +160,25 @@ def main() -> None:
                         run_peer("export", model, batch, threads, args, tmp)
                     # Interleave the systems over the repeats so drifts of the machine (clock,
                     # neighbours) hit all of them alike; report each one's median run.
-                    engines, samples = [], {p: [] for p in args.peers}
+                    engines, samples = {i: [] for i in isas}, {p: [] for p in args.peers}
                     for _ in range(args.repeat):
-                        engines.append(run_engine(args.vit, model, batch, threads, args))
+                        for i in isas:
+                            engines[i].append(run_engine(args.vit, model, batch, threads, i, args))
                         for p in args.peers:
                             r = run_peer(p, model, batch, threads, args, tmp)
                             if r:
                                 samples[p].append(r)
-                    engine = median_run(engines)
+                    engine = {i: median_run(engines[i]) for i in isas}
                     peers = {p: median_run(samples[p]) if samples[p] else None for p in args.peers}
                     best = max((r["images_per_second"] for r in peers.values() if r), default=float("nan"))
                     ort = peers.get("onnxruntime")
-                    row = [model, str(batch), str(threads), f"{engine['images_per_second']:.0f}"] + \
+                    first = engine[isas[0]]
+                    row = [model, str(batch), str(threads)] + \
+                          [f"{engine[i]['images_per_second']:.0f}" for i in isas] + \
                           [f"{peers[p]['images_per_second']:.0f}" if peers[p] else "failed" for p in args.peers] + \
-                          [f"{engine['images_per_second'] / best:.2f}×",
-                           f"{engine['peak_rss_bytes'] / 1e6:.0f}",
-                           f"{ort['peak_rss_bytes'] / 1e6:.0f}" if ort else "–", engine["blas_kernel"]]
+                          [f"{engine[i]['images_per_second'] / best:.2f}×" for i in isas] + \
+                          [f"{first['peak_rss_bytes'] / 1e6:.0f}",
+                           f"{ort['peak_rss_bytes'] / 1e6:.0f}" if ort else "–", first["blas_kernel"]]
                     rows.append(row)
                     print(" | ".join(row), file=sys.stderr, flush=True)
     table = "| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"

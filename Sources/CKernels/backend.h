@@ -36,14 +36,16 @@ typedef struct vit_backend {
     void (*attention_head)(const float *q, long ldq, const float *k, long ldk, const float *v, long ldv,
                            const float *bias, int t, int key_dim, int value_dim, float scale, float *out, long ldo,
                            float *scratch);
-    /// vit_gelu_row, vit_exp_row (returns the sum), vit_layer_norm_rows.
+    /// x[i] = gelu(x[i]); x[i] = exp(x[i] − shift), returning the sum; vit_layer_norm_rows.
     void (*gelu_row)(float *x, int n);
     float (*exp_row)(float *x, int n, float shift);
     void (*layer_norm_rows)(const float *x, long ldx, int rows, int cols, const float *gamma, const float *beta,
                             float eps, float *out, long ldo);
     /// Optional (NULL: the generic path). One row of a planar RGB image to channels-last.
     void (*interleave_rgb)(const float *r, const float *g, const float *b, int n, float *dst);
-    /// Optional: an RGB stem (vit_image_conv_applies) vectorized over output pixels, and its scratch.
+    /// Optional (NULL: the GEMM path): whether image_conv_rows covers a dense convolution of this
+    /// shape (an RGB stem), and that kernel, whose scratch never exceeds vit_conv2d_scratch_count.
+    int (*image_conv_covers)(int channels_last, int cin, int kernel, int stride, int pad, int cout);
     void (*image_conv_rows)(const float *x, int height, int width, int cin, const float *packed, const float *bias,
                             int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride);
 } vit_backend;

@@ -192,7 +192,7 @@ void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int w
                             int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride) {
     if (oy1 <= oy0) return;
     const vit_backend *tier = vit_active_backend();
-    if (tier->image_conv_rows && vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout)) {
+    if (tier->image_conv_rows && tier->image_conv_covers(channels_last, cin, kernel, stride, pad, cout)) {
         tier->image_conv_rows(x, height, width, cin, packed, bias, cout, act, oy0, oy1, scratch, out, out_row_stride);
         return;
     }

@@ -56,6 +56,17 @@ final class PackedGEMMTests: XCTestCase {
         }
     }
 
+    /// The edges every tier's tiling must handle: 1 row, 1 column, K of 1, widths that are not
+    /// a multiple of any vector (4, 8, 16) or that end one column into a new panel, row counts
+    /// that leave every short tile (1–11 rows after the tall ones).
+    func testOddEdges() {
+        for (m, n, k) in [(1, 1, 1), (1, 33, 5), (2, 1, 9), (5, 9, 1), (7, 17, 3), (11, 31, 8), (13, 40, 2),
+                          (19, 65, 7), (23, 100, 12)] {
+            check(m: m, n: n, k: k, activation: Int32(VIT_ACT_GELU), residual: true)
+            check(m: m, n: n, k: k, activation: Int32(VIT_ACT_IDENTITY), residual: false)
+        }
+    }
+
     func testWideLayers() {
         check(m: 37, n: 96, k: 64, activation: Int32(VIT_ACT_RELU), residual: false)
         check(m: 25, n: 72, k: 33, activation: Int32(VIT_ACT_GELU), residual: true)
@@ -67,8 +78,8 @@ final class PackedGEMMTests: XCTestCase {
     /// the whole image, as the executor cuts them into blocks, so every block's band starts at
     /// another input row; the bits must not depend on the cut. 3×3 stride-2 layers with 16 or more
     /// input channels run both ways: plain, and in row pairs with the weight's outer-rows sum.
-    /// Planar RGB stems with 8 or 24 outputs take the pixel-vectorized kernel, whose bits must be
-    /// those of the channels-last GEMM.
+    /// Planar RGB stems take a tier's pixel-vectorized kernel where it has one (AVX-512: 8 or 24
+    /// outputs; 8-float tiers: 8 to 32), whose bits must be those of the channels-last GEMM.
     /// Packing a PyTorch-layout weight directly gives the panels of packing its transposed
     /// (and, for a convolution, tap-major) matrix: a linear layer's `[n, k]`, a convolution's
     /// `[n, cin, kernel, kernel]` as rows (ky, kx, ci); widths that leave a partial last panel.
@@ -100,6 +111,9 @@ final class PackedGEMMTests: XCTestCase {
                       // 8 and 24 outputs from planar images run vectorized over pixels (image_conv.c):
                       // rows of 3, 2, 4 (2 + 2) and 7 (3 + 2 + 2) 16-pixel vectors, full and partial
                       (3, 8, 5, 70, 3, 2, 1), (2, 24, 6, 33, 3, 2, 1), (3, 8, 4, 112, 3, 2, 1), (3, 8, 3, 200, 3, 2, 1),
+                      // 8-float tiers also run 16 and 32 outputs by pixels (templates/image_conv.h): tiles of
+                      // 6 and 3 pixels and the rest one by one, an image 1 pixel wide
+                      (3, 16, 5, 27, 3, 2, 1), (3, 32, 7, 29, 3, 2, 1), (4, 32, 3, 1, 3, 2, 1), (3, 16, 1, 2, 3, 2, 1),
                       // row pairs: odd and even heights and widths, 8- to 48-channel outputs, odd cin
                       (16, 24, 9, 11, 3, 2, 1), (32, 40, 8, 7, 3, 2, 1), (17, 8, 5, 4, 3, 2, 1), (16, 48, 2, 5, 3, 2, 1),
                       (24, 32, 12, 12, 3, 2, 1)]

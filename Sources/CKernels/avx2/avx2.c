@@ -29,6 +29,8 @@
 
 #include "../templates/rows.h"
 
+#include "../templates/image_conv.h"
+
 const vit_backend vit_backend_avx2 = {
     .name = "avx2",
     .gemm_rows = GEMM_MR,
@@ -39,7 +41,8 @@ const vit_backend vit_backend_avx2 = {
     .exp_row = exp_row,
     .layer_norm_rows = layer_norm_rows,
     .interleave_rgb = NULL,
-    .image_conv_rows = NULL,
+    .image_conv_covers = image_conv_covers,
+    .image_conv_rows = image_conv_rows,
 };
 
 #pragma clang attribute pop

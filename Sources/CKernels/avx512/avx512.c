@@ -3,6 +3,7 @@
 // 8 columns wide, the RGB stem vectorized over output pixels (image_conv.c) and its interleave.
 #if defined(__x86_64__)
 #include "../backend.h"
+#include "../image_conv.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -90,6 +91,10 @@ static void interleave_rgb(const float *r, const float *g, const float *b, int n
     for (; i < n; i++) { dst[3 * i] = r[i]; dst[3 * i + 1] = g[i]; dst[3 * i + 2] = b[i]; }
 }
 
+static int image_conv_covers(int channels_last, int cin, int kernel, int stride, int pad, int cout) {
+    return vit_image_conv_applies(channels_last, cin, kernel, stride, pad, cout);
+}
+
 void vit_image_conv_rows(const float *x, int height, int width, int cin, const float *packed, const float *bias,
                          int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride);
 
@@ -103,6 +108,7 @@ const vit_backend vit_backend_avx512 = {
     .exp_row = exp_row,
     .layer_norm_rows = layer_norm_rows,
     .interleave_rgb = interleave_rgb,
+    .image_conv_covers = image_conv_covers,
     .image_conv_rows = vit_image_conv_rows,
 };
 

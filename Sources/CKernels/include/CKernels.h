@@ -160,9 +160,10 @@ void vit_pack_outer_rows_sum(const float *packed, int cin, int cout, float *out)
 /// `outer_sum` (vit_pack_outer_rows_sum of the weight, or NULL) is given for a 3×3 stride-2
 /// layer: then output rows come in pairs that share one product (15 multiply-adds per output
 /// pair and input channel instead of 18; see conv3x3s2_row_pairs), each row's sum in a fixed
-/// order whatever the block. A CHW input with at most 4 channels into 8 or 24 outputs (3×3,
-/// stride 2, padding 1: an RGB stem) runs vectorized over output pixels on AVX-512 CPUs
-/// (image_conv.c), with the bits of the GEMM path. Otherwise the input rows are first copied into
+/// order whatever the block. A CHW input with at most 4 channels (3×3, stride 2, padding 1: an
+/// RGB stem) runs vectorized over output pixels where the running tier has a kernel for its
+/// output width (avx512/image_conv.c: 8 or 24; templates/image_conv.h: 1–4 vectors), with the
+/// bits of the GEMM path. Otherwise the input rows are first copied into
 /// `scratch` as a band (see vit_conv2d_band_rows) and the rows computed from it.
 void vit_conv2d_packed_rows(const float *x, int channels_last, int height, int width, int cin, int kernel,
                             int stride, int pad, const float *packed, const float *outer_sum, const float *bias,

@@ -27,6 +27,8 @@
 
 #include "../templates/rows.h"
 
+#include "../templates/image_conv.h"
+
 const vit_backend vit_backend_portable = {
     .name = "portable",
     .gemm_rows = GEMM_MR,
@@ -37,5 +39,6 @@ const vit_backend vit_backend_portable = {
     .exp_row = exp_row,
     .layer_norm_rows = layer_norm_rows,
     .interleave_rgb = NULL,
-    .image_conv_rows = NULL,
+    .image_conv_covers = image_conv_covers,
+    .image_conv_rows = image_conv_rows,
 };

@@ -90,18 +90,18 @@ VIT_V void probabilities_block(const int R, const int V, const float *q, long ld
     }
 }
 
-// out rows i0 … i0+R−1, channels VL·u0 … VL·(u0+U)−1 (the last vector `tail` channels): Σ_j p_rj · v_j.
-VIT_V void values_block(const int R, const int U, const float *rows, int tp, const float *v, long ldv, int t, int u0,
-                        int tail, float *out, long ldo) {
+// out rows i0 … i0+R−1, channels VL·u0 … VL·(u0+U)−1: Σ_j p_rj · v_j. Only with TAIL (a constant
+// at each call site) is the last vector partial, `tail` channels, masked.
+VIT_V void values_block(const int R, const int U, const int TAIL, const float *rows, int tp, const float *v, long ldv,
+                        int t, int u0, int tail, float *out, long ldo) {
     const vm last = vmask_n(tail);
-    const int whole = tail >= VL;
     vf acc[QUERY_BLOCK][VALUE_VECTORS];
     for (int r = 0; r < R; r++)
         for (int w = 0; w < U; w++) acc[r][w] = vzero();
     for (int j = 0; j < t; j++) {
         const float *vj = v + j * ldv + VL * u0;
         vf vv[VALUE_VECTORS];
-        for (int w = 0; w < U; w++) vv[w] = w == U - 1 ? vload_n(vj + VL * w, last, whole) : vload(vj + VL * w);
+        for (int w = 0; w < U; w++) vv[w] = TAIL && w == U - 1 ? vload_m(last, vj + VL * w) : vload(vj + VL * w);
         for (int r = 0; r < R; r++) {
             const vf p = vset1(rows[(long)r * tp + j]);
             for (int w = 0; w < U; w++) acc[r][w] = vfma(p, vv[w], acc[r][w]);
@@ -110,7 +110,7 @@ VIT_V void values_block(const int R, const int U, const float *rows, int tp, con
     for (int r = 0; r < R; r++) {
         float *o = out + r * ldo + VL * u0;
         for (int w = 0; w < U; w++) {
-            if (w == U - 1) vstore_n(o + VL * w, last, whole, acc[r][w]);
+            if (TAIL && w == U - 1) vstore_m(o + VL * w, last, acc[r][w]);
             else vstore(o + VL * w, acc[r][w]);
         }
     }
@@ -150,12 +150,18 @@ VIT_V void query_block(const int R, const float *q, long ldq, const float *kT, c
     for (int u0 = 0; u0 < channelVectors; u0 += VALUE_VECTORS) {
         const int U = channelVectors - u0 < VALUE_VECTORS ? channelVectors - u0 : VALUE_VECTORS;
         const int tail = vd - VL * (u0 + U - 1);
-        switch (U) {
-        case 1: values_block(R, 1, rows, tp, v, ldv, t, u0, tail, out, ldo); break;
-        case 2: values_block(R, 2, rows, tp, v, ldv, t, u0, tail, out, ldo); break;
-        case 3: values_block(R, 3, rows, tp, v, ldv, t, u0, tail, out, ldo); break;
-        default: values_block(R, VALUE_VECTORS, rows, tp, v, ldv, t, u0, tail, out, ldo); break;
+#define VALUES(U, TAIL) values_block(R, U, TAIL, rows, tp, v, ldv, t, u0, tail, out, ldo)
+        switch (U * 2 + (tail < VL)) {
+        case 2: VALUES(1, 0); break;
+        case 3: VALUES(1, 1); break;
+        case 4: VALUES(2, 0); break;
+        case 5: VALUES(2, 1); break;
+        case 6: VALUES(3, 0); break;
+        case 7: VALUES(3, 1); break;
+        case 9: VALUES(VALUE_VECTORS, 1); break;
+        default: VALUES(VALUE_VECTORS, 0); break;
         }
+#undef VALUES
     }
 }
 
