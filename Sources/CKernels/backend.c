@@ -23,25 +23,33 @@ static const vit_backend *table(int isa) {
 
 int vit_cpu_has_avx512(void) { return vit_isa_supported(VIT_ISA_AVX512); }
 
-int vit_isa_supported(int isa) {
-    if (isa == VIT_ISA_PORTABLE) return 1;
+// What the CPU has, read once: bit isa set when it runs that tier (atomic, so that threads making
+// their first kernel call together agree without a lock; they compute the same value).
+static _Atomic int cpu_tiers = 0;
+
+static int detect_tiers(void) {
+    int tiers = 1 << VIT_ISA_PORTABLE;
 #if defined(__x86_64__)
-    static int known[VIT_ISA_COUNT] = {1, -1, -1};
-    if (isa != VIT_ISA_AVX2 && isa != VIT_ISA_AVX512) return 0;
-    if (known[isa] < 0) {
-        __builtin_cpu_init();
-        // AVX2 with FMA (Haswell, Zen and later); the AVX-512 subsets of Skylake-X and later
-        // (what OpenBLAS's SkylakeX kernels need too). Both checks include the OS's support
-        // for saving the wider registers.
-        known[VIT_ISA_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        known[VIT_ISA_AVX512] = known[VIT_ISA_AVX2] && __builtin_cpu_supports("avx512f")
-            && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vl");
-    }
-    return known[isa];
-#else
-    return 0;
+    __builtin_cpu_init();
+    // AVX2 with FMA (Haswell, Zen and later); the AVX-512 subsets of Skylake-X and later (what
+    // OpenBLAS's SkylakeX kernels need too). Both checks include the OS's support for saving the
+    // wider registers.
+    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    tiers |= avx2 << VIT_ISA_AVX2 | avx512 << VIT_ISA_AVX512;
 #endif
+    return tiers;
+}
+
+int vit_isa_supported(int isa) {
+    if (isa < 0 || isa >= VIT_ISA_COUNT || table(isa) == NULL) return 0;
+    int tiers = atomic_load_explicit(&cpu_tiers, memory_order_relaxed);
+    if (tiers == 0) {
+        tiers = detect_tiers();
+        atomic_store_explicit(&cpu_tiers, tiers, memory_order_relaxed);
+    }
+    return (tiers >> isa) & 1;
 }
 
 int vit_isa_best(void) {
@@ -61,8 +69,8 @@ int vit_isa_from_environment(void) {
     return VIT_ISA_UNKNOWN;
 }
 
+// The running table: one atomic pointer, so the tier reported is always the one that runs.
 static _Atomic(const vit_backend *) active = NULL;
-static _Atomic int active_isa = -1;
 
 static int initial_isa(void) {
     const int requested = vit_isa_from_environment();
@@ -72,20 +80,27 @@ static int initial_isa(void) {
 const vit_backend *vit_active_backend(void) {
     const vit_backend *b = atomic_load_explicit(&active, memory_order_acquire);
     if (b) return b;
-    vit_kernels_set_isa(initial_isa());
-    return atomic_load_explicit(&active, memory_order_acquire);
+    // First use: install the initial tier unless vit_kernels_set_isa got there first.
+    const vit_backend *expected = NULL, *initial = table(initial_isa());
+    if (atomic_compare_exchange_strong_explicit(&active, &expected, initial, memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        return initial;
+    }
+    return expected;
 }
 
 int vit_kernels_set_isa(int isa) {
-    if (!vit_isa_supported(isa) || table(isa) == NULL) return 0;
-    atomic_store_explicit(&active_isa, isa, memory_order_relaxed);
+    if (!vit_isa_supported(isa)) return 0;
     atomic_store_explicit(&active, table(isa), memory_order_release);
     return 1;
 }
 
 int vit_kernels_isa(void) {
-    vit_active_backend();
-    return atomic_load_explicit(&active_isa, memory_order_relaxed);
+    const vit_backend *b = vit_active_backend();
+    for (int isa = 0; isa < VIT_ISA_COUNT; isa++) {
+        if (table(isa) == b) return isa;
+    }
+    return VIT_ISA_PORTABLE;
 }
 
 int vit_gemm_row_tile(void) { return vit_active_backend()->gemm_rows; }

@@ -103,9 +103,20 @@ int main(int argc, char **argv) {
     (void)argv;
     openblas_set_num_threads(1);
     printf("OpenBLAS core: %s\n", openblas_get_corename());
-    const double peak256 = vit_isa_supported(VIT_ISA_AVX2) ? fma_peak_256(1.0) : 0;
-    printf("FMA loop, 256-bit: %.1f GFLOP/s\n", peak256);
-    if (vit_isa_supported(VIT_ISA_AVX512)) printf("FMA loop, 512-bit: %.1f GFLOP/s\n", fma_peak_512(1.0));
+    // The best of 5 rounds: on a shared VM a single round may land in a slow moment.
+    double peak256 = 0, peak512 = 0;
+    for (int round = 0; round < 5; round++) {
+        if (vit_isa_supported(VIT_ISA_AVX2)) {
+            const double rate = fma_peak_256(0.3);
+            if (rate > peak256) peak256 = rate;
+        }
+        if (vit_isa_supported(VIT_ISA_AVX512)) {
+            const double rate = fma_peak_512(0.3);
+            if (rate > peak512) peak512 = rate;
+        }
+    }
+    printf("FMA loop, 256-bit: %.1f GFLOP/s (best of 5)\n", peak256);
+    if (peak512 > 0) printf("FMA loop, 512-bit: %.1f GFLOP/s (best of 5)\n", peak512);
     // rows × K × N: EfficientViT's 1×1 convolutions and feed-forward layers at batch 16 (M0's
     // 56² stage, M4's 14² and 7² stages), its head, and DeiT-Tiny's qkv and MLP at batch 16.
     static const int shapes[][3] = {{3136, 64, 128}, {784, 128, 256}, {196, 192, 384}, {784, 192, 384},

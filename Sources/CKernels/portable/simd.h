@@ -17,7 +17,10 @@ typedef int vm;  // a mask is the count of leading lanes it keeps
 #define VIT_V static inline __attribute__((always_inline))
 
 VIT_V vf vzero(void) { return (vf){0}; }
-VIT_V vf vset1(float x) { return (vf){0} + x; }
+// Lane by lane: `(vf){0} + x` would cost an add in every hot loop (+0 + −0 is +0, so the
+// compiler must keep it).
+VIT_V vf vset1(float x) { return (vf){x, x, x, x}; }
+_Static_assert(VL == 4, "vset1 lists VL lanes");
 VIT_V vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 VIT_V void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 VIT_V vm vmask_n(int n) { return n; }
@@ -76,6 +79,7 @@ VIT_V vf vround(vf x) {
 /// p · 2ⁿ for integral n in [−159, 128] and p in [0.5, 2) (vit_exp's range), as AVX-512's scalef
 /// (see avx2/simd.h: two exact halves, one rounding).
 VIT_V vf vscale2n(vf p, vf n) {
+    for (int i = 0; i < VL; i++) n[i] = n[i] == n[i] ? n[i] : 0;  // NaN has no integer (p is NaN then anyway)
     const vi ni = __builtin_convertvector(n, vi);
     const vi n1 = ni >> 1, n2 = ni - n1;
     const vf s1 = (vf)((n1 + 127) << 23), s2 = (vf)((n2 + 127) << 23);
