@@ -15,46 +15,30 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// 12 independent accumulators: enough to cover the FMA latency on every core listed in the README.
-__attribute__((target("avx2,fma"), noinline)) static double fma_peak_256(double seconds) {
-    __m256 acc[12];
-    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);
-    const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-    long iterations = 0;
-    const double start = now();
-    double elapsed;
-    do {
-        for (int r = 0; r < 100000; r++) {
-            for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
-        }
-        iterations += 100000;
-        elapsed = now() - start;
-    } while (elapsed < seconds);
-    float sink = 0;
-    for (int i = 0; i < 12; i++) sink += _mm256_cvtss_f32(acc[i]);
-    if (sink == 12345.f) puts("");
-    return iterations * 12.0 * 16 / elapsed / 1e9;
-}
-
-__attribute__((target("avx512f"), noinline)) static double fma_peak_512(double seconds) {
-    __m512 acc[12];
-    for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps((float)i);
-    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-    long iterations = 0;
-    const double start = now();
-    double elapsed;
-    do {
-        for (int r = 0; r < 100000; r++) {
-            for (int i = 0; i < 12; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-        }
-        iterations += 100000;
-        elapsed = now() - start;
-    } while (elapsed < seconds);
-    float sink = 0;
-    for (int i = 0; i < 12; i++) sink += _mm512_cvtss_f32(acc[i]);
-    if (sink == 12345.f) puts("");
-    return iterations * 12.0 * 32 / elapsed / 1e9;
-}
+// A loop of FMAs on 12 independent accumulators (enough to cover the FMA latency on every core
+// the README lists): the core's peak for one vector width. FLOATS floats a vector, 2 FLOPs each.
+#define DEFINE_FMA_PEAK(NAME, TARGET, VEC, FLOATS, SET1, FMADD, FIRST)                 \
+    __attribute__((target(TARGET), noinline)) static double NAME(double seconds) {     \
+        VEC acc[12];                                                                   \
+        for (int i = 0; i < 12; i++) acc[i] = SET1((float)i);                          \
+        const VEC a = SET1(0.999999f), b = SET1(1e-7f);                                \
+        long iterations = 0;                                                           \
+        const double start = now();                                                    \
+        double elapsed;                                                                \
+        do {                                                                           \
+            for (int r = 0; r < 100000; r++) {                                         \
+                for (int i = 0; i < 12; i++) acc[i] = FMADD(acc[i], a, b);             \
+            }                                                                          \
+            iterations += 100000;                                                      \
+            elapsed = now() - start;                                                   \
+        } while (elapsed < seconds);                                                   \
+        float sink = 0;                                                                \
+        for (int i = 0; i < 12; i++) sink += FIRST(acc[i]);                            \
+        if (sink == 12345.f) puts("");                                                 \
+        return iterations * 12.0 * 2 * FLOATS / elapsed / 1e9;                         \
+    }
+DEFINE_FMA_PEAK(fma_peak_256, "avx2,fma", __m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_cvtss_f32)
+DEFINE_FMA_PEAK(fma_peak_512, "avx512f", __m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_cvtss_f32)
 
 static float *random_floats(long n) {
     float *x = malloc(sizeof(float) * n);

@@ -98,19 +98,8 @@ static int image_conv_covers(int channels_last, int cin, int kernel, int stride,
 void vit_image_conv_rows(const float *x, int height, int width, int cin, const float *packed, const float *bias,
                          int cout, int act, int oy0, int oy1, float *scratch, float *out, long out_row_stride);
 
-const vit_backend vit_backend_avx512 = {
-    .name = "avx512",
-    .gemm_rows = GEMM_MR,
-    .gemm_panel = gemm_panel,
-    .depthwise = depthwise,
-    .attention_head = attention_head,
-    .gelu_row = gelu_row,
-    .exp_row = exp_row,
-    .layer_norm_rows = layer_norm_rows,
-    .interleave_rgb = interleave_rgb,
-    .image_conv_covers = image_conv_covers,
-    .image_conv_rows = vit_image_conv_rows,
-};
+#include "../templates/backend_table.h"
+const vit_backend vit_backend_avx512 = VIT_TEMPLATE_BACKEND("avx512", interleave_rgb, image_conv_covers, vit_image_conv_rows);
 
 #pragma clang attribute pop
 #endif

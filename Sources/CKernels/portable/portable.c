@@ -29,16 +29,5 @@
 
 #include "../templates/image_conv.h"
 
-const vit_backend vit_backend_portable = {
-    .name = "portable",
-    .gemm_rows = GEMM_MR,
-    .gemm_panel = gemm_panel,
-    .depthwise = depthwise,
-    .attention_head = attention_head,
-    .gelu_row = gelu_row,
-    .exp_row = exp_row,
-    .layer_norm_rows = layer_norm_rows,
-    .interleave_rgb = NULL,
-    .image_conv_covers = image_conv_covers,
-    .image_conv_rows = image_conv_rows,
-};
+#include "../templates/backend_table.h"
+const vit_backend vit_backend_portable = VIT_TEMPLATE_BACKEND("portable", NULL, image_conv_covers, image_conv_rows);
