@@ -11,13 +11,14 @@ final class KernelISATests: XCTestCase {
         XCTAssertTrue(KernelISA.portable.isSupported)
         XCTAssertEqual(KernelISA.best, KernelISA.supported.max())
         let rows: [KernelISA: Int] = [.avx512: 12, .avx2: 6, .portable: 6]
+        let before = KernelISA.current  // the best, or what VIT_ISA forced for the whole run
         try KernelTiers.forEach { isa in
             XCTAssertEqual(KernelISA.current, isa)
             XCTAssertEqual(KernelGeometry.gemmRowTile, rows[isa], "\(isa)")
             XCTAssertEqual(KernelGeometry.panelColumns, 32)
         }
         XCTAssertEqual(KernelGeometry.maximumGEMMRowTile, 12)
-        XCTAssertEqual(KernelISA.current, KernelISA.best, "the tier that ran before is put back")
+        XCTAssertEqual(KernelISA.current, before, "the tier that ran before is put back")
     }
 
     func testNamesThatAreNoTierAreTypedErrors() {
@@ -35,8 +36,11 @@ final class KernelISATests: XCTestCase {
     }
 
     func testSessionsRefuseAVITISAThatNamesNoTier() throws {
+        let previous = ProcessInfo.processInfo.environment["VIT_ISA"]
         setenv("VIT_ISA", "avx1024", 1)
-        defer { unsetenv("VIT_ISA") }
+        defer {
+            if let previous { setenv("VIT_ISA", previous, 1) } else { unsetenv("VIT_ISA") }
+        }
         let model = try Model.placeholder(ModelRegistry.model(named: "m0"))
         XCTAssertThrowsError(try model.makeSession(batch: 1, height: 64, width: 64)) { error in
             XCTAssertEqual(error as? EngineError, .kernelISA(.unknown("avx1024")))
