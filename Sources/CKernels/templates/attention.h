@@ -189,6 +189,16 @@ TIER_FN static void attention_head(const float *q, long ldq, const float *k, lon
         for (int j = t; j < tp; j++) dst[j] = 0;
     }
     int i = 0;
+#ifdef ATTENTION_SINGLE_QUERIES
+    // A tier may take queries one at a time for some value widths (ATTENTION_SINGLE_QUERIES(vd)):
+    // with few registers, two queries' scores spill where one query's fit.
+    if (ATTENTION_SINGLE_QUERIES(vd)) {
+        for (; i < t; i++)
+            query_block(1, q + i * ldq, ldq, kT, v, ldv, bias ? bias + (long)i * t : NULL, t, kd, vd, out + i * ldo,
+                        ldo, rows);
+        return;
+    }
+#endif
     for (; i + QUERY_BLOCK <= t; i += QUERY_BLOCK)
         query_block(QUERY_BLOCK, q + i * ldq, ldq, kT, v, ldv, bias ? bias + (long)i * t : NULL, t, kd, vd,
                     out + i * ldo, ldo, rows);
