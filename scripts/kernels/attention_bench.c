@@ -1,30 +1,14 @@
 // Time of one small-window attention head (vit_attention_head) on each kernel tier this CPU
 // runs, at EfficientViT's window shapes (tokens × key dim × value dim). Built and run by
 // scripts/kernels/bench.sh.
-#include "CKernels.h"
+#include "bench_common.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 int main(void) {
     // M0's stages: 7×7 windows with 16- and 32-wide values, a 4×4 window with 48; M4/M5's 64.
     static const int shapes[][3] = {{49, 16, 16}, {49, 16, 32}, {16, 16, 48}, {49, 16, 64}};
-    printf("\n| tokens×key×value | ");
-    for (int isa = VIT_ISA_COUNT - 1; isa >= 0; isa--) {
-        if (vit_isa_supported(isa)) printf("%s µs | ", vit_isa_name(isa));
-    }
-    printf("\n|---|");
-    for (int isa = VIT_ISA_COUNT - 1; isa >= 0; isa--) {
-        if (vit_isa_supported(isa)) printf("---|");
-    }
-    printf("\n");
+    print_tier_header("tokens×key×value", 1, " µs", "", 0);
     for (int s = 0; s < 4; s++) {
         const int t = shapes[s][0], kd = shapes[s][1], vd = shapes[s][2];
         float *q = malloc(sizeof(float) * t * kd * 2), *k = q + t * kd, *v = malloc(sizeof(float) * t * vd);
@@ -33,7 +17,7 @@ int main(void) {
         for (int i = 0; i < 2 * t * kd; i++) q[i] = (float)(i % 17) / 17.0f;
         for (int i = 0; i < t * vd; i++) v[i] = (float)(i % 13) / 13.0f;
         for (int i = 0; i < t * t; i++) bias[i] = (float)(i % 7) / 7.0f;
-        printf("| %d×%d×%d | ", t, kd, vd);
+        printf("| %d×%d×%d |", t, kd, vd);
         for (int isa = VIT_ISA_COUNT - 1; isa >= 0; isa--) {
             if (!vit_isa_supported(isa)) continue;
             vit_kernels_set_isa(isa);
@@ -46,7 +30,7 @@ int main(void) {
                 const double each = (now() - start) / 20000;
                 if (each < best) best = each;
             }
-            printf("%.2f | ", best * 1e6);
+            printf(" %.2f |", best * 1e6);
         }
         printf("\n");
         free(q); free(v); free(bias); free(out); free(scratch);

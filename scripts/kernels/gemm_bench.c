@@ -1,19 +1,11 @@
 // GFLOP/s of the packed GEMM on each kernel tier this CPU runs, at the shapes EfficientViT and
 // DeiT run (rows × K × N), beside OpenBLAS's cblas_sgemm on the same shapes and a loop of
 // independent FMAs (the core's peak) of 256 and 512 bits. Built and run by scripts/kernels/bench.sh.
-#include "CKernels.h"
+#include "bench_common.h"
 
 #include <cblas.h>
 #include <immintrin.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 // A loop of FMAs on 12 independent accumulators (enough to cover the FMA latency on every core
 // the README lists): the core's peak for one vector width. FLOATS floats a vector, 2 FLOPs each.
@@ -106,15 +98,7 @@ int main(int argc, char **argv) {
     static const int shapes[][3] = {{3136, 64, 128}, {784, 128, 256}, {196, 192, 384}, {784, 192, 384},
                                     {16, 384, 1000}, {197, 192, 768}, {3152, 768, 192}, {3152, 192, 576}};
     const int count = sizeof shapes / sizeof shapes[0];
-    printf("\n| rows×K×N | OpenBLAS |");
-    for (int isa = VIT_ISA_COUNT - 1; isa >= 0; isa--) {
-        if (vit_isa_supported(isa)) printf(" %s |", vit_isa_name(isa));
-    }
-    printf(" avx2 / 256-bit peak |\n|---|---|");
-    for (int isa = VIT_ISA_COUNT - 1; isa >= 0; isa--) {
-        if (vit_isa_supported(isa)) printf("---|");
-    }
-    printf("---|\n");
+    print_tier_header("rows×K×N | OpenBLAS", 2, "", "avx2 / 256-bit peak |", 1);
     for (int s = 0; s < count; s++) {
         problem q = {shapes[s][0], shapes[s][1], shapes[s][2], VIT_ACT_IDENTITY, 0, 0, 0, 0, 0};
         float *a = random_floats((long)q.m * q.k), *w = random_floats((long)q.k * q.n), *bias = random_floats(q.n);
