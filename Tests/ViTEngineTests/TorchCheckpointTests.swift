@@ -152,6 +152,26 @@ final class TorchCheckpointTests: XCTestCase {
         assertThrows(try WeightsFile.open(data: Data([0x80, 0x02, 0x8A, 0x0A]), path: "old.pth")) { e in
             XCTAssertTrue(e.description.contains("legacy (pre-1.6, non-zip) torch.save file"), e.description)
         }
+        // The whole stream's start (PROTO 2, then the magic number as a LONG1) is refused as well.
+        let legacy = Data([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E])
+        assertThrows(try WeightsFile.open(data: legacy, path: "old.pth")) { e in
+            XCTAssertTrue(e.description.contains("legacy (pre-1.6, non-zip) torch.save file"), e.description)
+        }
+    }
+
+    /// A safetensors file whose header length has 0x80 as its first byte (a 128-byte header, as
+    /// about one valid file in 32 has) is safetensors, not a legacy torch.save stream.
+    func testSafetensorsWhoseHeaderLengthStartsWith0x80IsRead() throws {
+        var header = #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        header += String(repeating: " ", count: 128 - header.utf8.count)
+        var data = Data()
+        withUnsafeBytes(of: UInt64(128).littleEndian) { data.append(contentsOf: $0) }
+        XCTAssertEqual(data.first, 0x80)
+        data.append(contentsOf: Array(header.utf8))
+        for value in [Float(1.5), -2.25] { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        let weights = try WeightsFile.open(data: data, path: "w.safetensors")
+        XCTAssertEqual(weights.names, ["w"])
+        XCTAssertEqual(try weights.floats("w"), [1.5, -2.25])
     }
 
     func testPickleOutsideTheSubsetIsRefused() throws {

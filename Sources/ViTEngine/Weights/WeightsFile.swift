@@ -24,7 +24,10 @@ public enum WeightsFile {
         if ZipArchive.looksLikeZip(data) { return try TorchCheckpoint(data: data, path: path, mapping: mapping) }
         // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) writes a bare
         // pickle stream, which starts with the PROTO opcode; say so rather than "bad safetensors".
-        if data.first == 0x80 {
+        // Not from that byte alone: a safetensors file starts with its header's length, whose low
+        // byte is 0x80 for about one valid file in 32 (lengths are padded to multiples of 8); its
+        // JSON header then opens at byte 8, where a pickle stream has its magic number.
+        if data.first == 0x80, !(data.count > 8 && data[data.startIndex + 8] == UInt8(ascii: "{")) {
             throw .invalidCheckpoint(path: path, reason: "it is a legacy (pre-1.6, non-zip) torch.save file, which is not "
                                      + "supported; re-save it with a current PyTorch or convert it with scripts/convert_checkpoint.py")
         }
