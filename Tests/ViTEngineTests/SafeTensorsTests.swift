@@ -206,16 +206,21 @@ final class SafeTensorsTests: XCTestCase {
                       mentions: ["'a'", "overflows"])
     }
 
-    func testOverlappingTensorsAreAllowed() throws {
-        let data = file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
-                        dataBytes: 4)
-        let opened = try SafeTensorsFile(data: data, path: "mem")
-        XCTAssertEqual(try opened.floats("a"), try opened.floats("b"))
+    /// Tensors that share bytes are refused, as the safetensors library refuses them (one would
+    /// read the other's values); adjacent and empty tensors are fine.
+    func testOverlappingTensorsAreRefused() throws {
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                           dataBytes: 4), mentions: ["'a'", "'b'", "overlap"])
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                           dataBytes: 8), mentions: ["'a' (bytes 0..<8)", "'b' (bytes 4..<8)", "overlap"])
+        let adjacent = file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}}"#,
+                            dataBytes: 8)
+        XCTAssertEqual(try SafeTensorsFile(data: adjacent, path: "mem").names, ["a", "b", "e"])
     }
 
     func testUnsupportedDTypeIsReportedWhenRead() throws {
-        let data = file(header: #"{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"q":{"dtype":"Q7","shape":[3],"data_offsets":[0,5]}}"#,
-                        dataBytes: 8)
+        let data = file(header: #"{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"q":{"dtype":"Q7","shape":[3],"data_offsets":[8,13]}}"#,
+                        dataBytes: 13)
         let opened = try SafeTensorsFile(data: data, path: "mem")
         XCTAssertThrowsError(try opened.floats("i")) { error in
             XCTAssertEqual(error as? EngineError, .unsupportedDType(tensor: "i", dtype: "I64", path: "mem"))

@@ -108,6 +108,14 @@ public struct SafeTensorsFile: Sendable {
             }
             tensors[name] = info
         }
+        // Two tensors may not share bytes (the safetensors library refuses such a file): one would
+        // silently read the other's values. Empty tensors occupy no bytes.
+        let occupied = tensors.values.filter { !$0.byteRange.isEmpty }
+            .sorted { ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name) }
+        for (first, second) in zip(occupied, occupied.dropFirst()) where second.byteRange.lowerBound < first.byteRange.upperBound {
+            throw invalid("tensors '\(first.name)' (bytes \(first.byteRange.lowerBound)..<\(first.byteRange.upperBound)) and "
+                          + "'\(second.name)' (bytes \(second.byteRange.lowerBound)..<\(second.byteRange.upperBound)) overlap")
+        }
 
         self.path = path
         self.storage = data
