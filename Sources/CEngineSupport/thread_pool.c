@@ -6,9 +6,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+// The CPU's spin-wait hint: it tells the core (and an SMT sibling) that this thread is polling.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define VIT_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define VIT_PAUSE() __asm__ volatile("yield")
 #else
 #define VIT_PAUSE() ((void)0)
 #endif

@@ -6,7 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[VIT_ISA_COUNT] = {"portable", "avx2", "avx512"};
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)  // <asm/hwcap.h>'s bit, for C libraries whose headers lack it
+#endif
+#endif
+
+static const char *const names[VIT_ISA_COUNT] = {
+    [VIT_ISA_PORTABLE] = "portable", [VIT_ISA_AVX2] = "avx2", [VIT_ISA_AVX512] = "avx512", [VIT_ISA_NEON] = "neon"};
 
 const char *vit_isa_name(int isa) { return isa >= 0 && isa < VIT_ISA_COUNT ? names[isa] : "unknown"; }
 
@@ -15,6 +23,9 @@ static const vit_backend *table(int isa) {
 #if defined(__x86_64__)
     case VIT_ISA_AVX512: return &vit_backend_avx512;
     case VIT_ISA_AVX2: return &vit_backend_avx2;
+#endif
+#if defined(__aarch64__)
+    case VIT_ISA_NEON: return &vit_backend_neon;
 #endif
     case VIT_ISA_PORTABLE: return &vit_backend_portable;
     default: return NULL;
@@ -38,6 +49,16 @@ static int detect_tiers(void) {
     const int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     tiers |= avx2 << VIT_ISA_AVX2 | avx512 << VIT_ISA_AVX512;
+#elif defined(__aarch64__)
+    // Advanced SIMD is architectural in ARMv8-A: every AArch64 CPU a general-purpose OS runs on
+    // has it (Apple's always). Linux reports it all the same, and is asked: a kernel built
+    // without FP/SIMD support would trap the tier's first instruction.
+#if defined(__linux__)
+    const int neon = (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#else
+    const int neon = 1;  // __APPLE__ and the others
+#endif
+    tiers |= neon << VIT_ISA_NEON;
 #endif
     return tiers;
 }

@@ -1,5 +1,5 @@
 // The seam between the kernels' callers and the instruction sets: one table of kernel entry
-// points per tier, filled at compile time in the tier's own folder (portable/, avx2/, avx512/),
+// points per tier, filled at compile time in the tier's own folder (portable/, avx2/, avx512/, neon/),
 // and one place (backend.c) that picks the table for this CPU once, at first use. Callers never
 // test the CPU themselves: they call through vit_active_backend() and ask it for its tile geometry.
 #ifndef VIT_BACKEND_H
@@ -55,6 +55,9 @@ extern const vit_backend vit_backend_portable;
 #if defined(__x86_64__)
 extern const vit_backend vit_backend_avx2;
 extern const vit_backend vit_backend_avx512;
+#endif
+#if defined(__aarch64__)
+extern const vit_backend vit_backend_neon;
 #endif
 
 /// The table the kernels run on now (chosen at first use; see vit_kernels_set_isa).

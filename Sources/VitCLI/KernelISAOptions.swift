@@ -5,7 +5,7 @@ import ViTEngine
 /// `--isa`: the instruction-set tier of the engine's kernels, shared by `bench`, `run`, `report`
 /// and `serve`.
 struct KernelISAOptions: ParsableArguments {
-    @Option(name: .long, help: "Kernel instruction set: avx512, avx2 or portable (default: $VIT_ISA, else the best this CPU runs).")
+    @Option(name: .long, help: "Kernel instruction set: avx512, avx2, neon or portable (default: $VIT_ISA, else the best this CPU runs).")
     var isa: String?
 
     /// Runs the kernels on `--isa` from now on, or checks `VIT_ISA` when it is not given. The

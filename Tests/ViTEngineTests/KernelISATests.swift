@@ -10,7 +10,7 @@ final class KernelISATests: XCTestCase {
     func testEachTierRunsWhenForcedAndReportsItsGeometry() throws {
         XCTAssertTrue(KernelISA.portable.isSupported)
         XCTAssertEqual(KernelISA.best, KernelISA.supported.max())
-        let rows: [KernelISA: Int] = [.avx512: 12, .avx2: 6, .portable: 6]
+        let rows: [KernelISA: Int] = [.avx512: 12, .avx2: 6, .neon: 12, .portable: 6]
         let before = KernelISA.current  // the best, or what VIT_ISA forced for the whole run
         try KernelTiers.forEach { isa in
             XCTAssertEqual(KernelISA.current, isa)
@@ -25,7 +25,7 @@ final class KernelISATests: XCTestCase {
         XCTAssertEqual(try KernelISA(parsing: "AVX2"), .avx2)
         XCTAssertThrowsError(try KernelISA(parsing: "sse4")) { error in
             XCTAssertEqual(error as? KernelISAError, .unknown("sse4"))
-            XCTAssert("\(error)".contains("expected one of portable, avx2, avx512"), "\(error)")
+            XCTAssert("\(error)".contains("expected one of portable, avx2, avx512, neon"), "\(error)")
         }
         for isa in KernelISA.allCases where !isa.isSupported {
             // Only on a CPU that lacks a tier (AVX2-only CI machines lack avx512).

@@ -2,22 +2,25 @@
 #define VIT_KERNELS_H
 
 // Inner loops of the engine that want the CPU's widest vectors. Each hot kernel exists in one
-// tier per instruction set (portable/, avx2/, avx512/ beside this folder), and every call goes
-// through the table of the tier chosen once, at first use (backend.c): the best this CPU runs,
-// unless the environment variable VIT_ISA (portable, avx2, avx512) or vit_kernels_set_isa asks
-// for a lower one. One binary runs on every x86-64.
+// tier per instruction set (portable/, avx2/, avx512/, neon/ beside this folder), and every call
+// goes through the table of the tier chosen once, at first use (backend.c): the best this CPU
+// runs, unless the environment variable VIT_ISA (portable, avx2, avx512, neon) or
+// vit_kernels_set_isa asks for a lower one. One binary runs on every x86-64, another on every
+// AArch64 CPU.
 // Images are channels-last (HWC): C floats per pixel, pixels row-major; token sequences are
 // rows of C floats.
 
-/// Instruction-set tiers of the kernels, lowest first. The portable tier is plain C with vector
-/// types the compiler maps to the CPU's registers; the others are written for AVX2 + FMA (16
-/// registers of 8 floats) and AVX-512 F/BW/DQ/VL (32 registers of 16 floats).
-enum { VIT_ISA_PORTABLE = 0, VIT_ISA_AVX2 = 1, VIT_ISA_AVX512 = 2, VIT_ISA_COUNT = 3 };
+/// Instruction-set tiers of the kernels, lowest first among those of one architecture (x86-64:
+/// portable, avx2, avx512; AArch64: portable, neon; a number never changes meaning). The portable
+/// tier is plain C with vector types the compiler maps to the CPU's registers; the others are
+/// written for AVX2 + FMA (16 registers of 8 floats), AVX-512 F/BW/DQ/VL (32 registers of 16
+/// floats) and AArch64's NEON (32 registers of 4 floats).
+enum { VIT_ISA_PORTABLE = 0, VIT_ISA_AVX2 = 1, VIT_ISA_AVX512 = 2, VIT_ISA_NEON = 3, VIT_ISA_COUNT = 4 };
 
 /// What vit_isa_from_environment returns for no VIT_ISA, and for a value that names no tier.
 enum { VIT_ISA_UNSET = -1, VIT_ISA_UNKNOWN = -2 };
 
-/// A tier's name as VIT_ISA spells it ("portable", "avx2", "avx512"; "unknown" out of range).
+/// A tier's name as VIT_ISA spells it ("portable", "avx2", "avx512", "neon"; "unknown" out of range).
 const char *vit_isa_name(int isa);
 
 /// Whether this CPU (and this build) can run the tier.

@@ -1,7 +1,8 @@
 // The portable tier's vector vocabulary for the shared kernel bodies in templates/: vectors of 4
 // floats in the compiler's generic vector types, the width every 64-bit CPU's vector unit has
 // (SSE2 on any x86-64, with FMA where target_clones finds it; NEON on ARM). No intrinsics; lane-by-lane
-// loops only where a vector is partial, and for erf (libm's erff per lane). Included once, by
+// loops only where a vector is partial. erf is templates/math.h's polynomial (within 1.24 ulp,
+// with or without FMA; libm's erff per lane cost four calls a vector). Included once, by
 // portable/portable.c.
 #ifndef VIT_SIMD_PORTABLE_H
 #define VIT_SIMD_PORTABLE_H
@@ -11,6 +12,7 @@
 
 #define VL 4
 #define VIT_MASKS_ARE_FREE 0
+#define VIT_ERF_POLYNOMIAL 1
 typedef float vf __attribute__((vector_size(4 * VL)));
 typedef int vi __attribute__((vector_size(4 * VL)));
 typedef int vm;  // a mask is the count of leading lanes it keeps
@@ -86,10 +88,13 @@ VIT_V vf vscale2n(vf p, vf n) {
     return (p * s1) * s2;
 }
 
-VIT_V vf verf(vf x) {
-    vf r;
-    for (int i = 0; i < VL; i++) r[i] = erff(x[i]);
-    return r;
+/// What templates/math.h's erf needs besides: |x|; the magnitude of m with the sign of s; lanes
+/// where a < b from x, the others (a NaN among them) from y. Bit operations on the lanes.
+VIT_V vf vabs(vf x) { return (vf)((vi)x & 0x7fffffff); }
+VIT_V vf vcopysign(vf m, vf s) { return (vf)(((vi)m & 0x7fffffff) | ((vi)s & (int)0x80000000u)); }
+VIT_V vf vselect_lt(vf a, vf b, vf x, vf y) {
+    const vi lanes = a < b;  // all ones where true
+    return (vf)(((vi)x & lanes) | ((vi)y & ~lanes));
 }
 
 #endif

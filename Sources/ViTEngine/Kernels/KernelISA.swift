@@ -6,7 +6,7 @@ import Foundation
 /// Every hot kernel (the packed GEMM with its fused epilogues, depthwise and dense convolutions,
 /// the small-window attention head, exp, GELU and LayerNorm rows) exists once per tier, and the
 /// engine runs the best tier the CPU supports. Forcing a lower one — the environment variable
-/// `VIT_ISA=avx512|avx2|portable`, `vit … --isa`, or ``use(_:)`` — reproduces on one machine
+/// `VIT_ISA=avx512|avx2|neon|portable`, `vit … --isa`, or ``use(_:)`` — reproduces on one machine
 /// what another CPU runs, or isolates a kernel problem. Every tier computes the same sums in the
 /// same order; results differ between tiers only in the last bits of exp, erf and softmax sums.
 public enum KernelISA: String, CaseIterable, Sendable, Comparable, CustomStringConvertible {
@@ -16,12 +16,16 @@ public enum KernelISA: String, CaseIterable, Sendable, Comparable, CustomStringC
     case avx2
     /// AVX-512 F/BW/DQ/VL: 32 registers of 16 floats (Intel Skylake-X, AMD Zen 4 and later).
     case avx512
+    /// AArch64 Advanced SIMD: 32 registers of 4 floats (Apple silicon, AWS Graviton, Ampere).
+    /// Only an AArch64 build has it; an x86-64 build's ``supported`` never lists it.
+    case neon
 
     var code: Int32 {
         switch self {
         case .portable: Int32(VIT_ISA_PORTABLE)
         case .avx2: Int32(VIT_ISA_AVX2)
         case .avx512: Int32(VIT_ISA_AVX512)
+        case .neon: Int32(VIT_ISA_NEON)
         }
     }
 
