@@ -10,7 +10,7 @@ out="${TMPDIR:-/tmp}/vit-kernel-bench"
 mkdir -p "$out"
 sources=$(find "$root/Sources/CKernels" -name '*.c')
 for bench in gemm_bench attention_bench; do
-  clang -O3 -fno-math-errno -I "$root/Sources/CKernels/include" $(pkg-config --cflags openblas) \
+  clang ${KERNEL_CFLAGS:--O2} -I "$root/Sources/CKernels/include" $(pkg-config --cflags openblas) \
       $sources "$root/scripts/kernels/$bench.c" -o "$out/$bench" $(pkg-config --libs openblas) -lmvec -lm
 done
 lscpu | sed -n 's/^Model name:[[:space:]]*/CPU: /p'

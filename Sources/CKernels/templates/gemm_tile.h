@@ -5,8 +5,9 @@
 //
 // A tile is R rows × GEMM_NV vectors of columns: R·GEMM_NV accumulators stay in registers while
 // the tile's columns of the panel stream past (one load per vector and K step) and each A element
-// is broadcast once. A panel (VIT_PANEL = 32 columns) is one tile wide on AVX-512 (2 × 16) and
-// two on 8-float tiers (2 × 8, side by side for each row tile, so its A rows stay in L1).
+// is broadcast once. A panel (VIT_PANEL = 32 columns) is one tile wide on AVX-512 (2 × 16), two
+// on 8-float tiers (2 × 8) and four on 4-float ones (portable, NEON: 2 × 4), side by side for
+// each row tile, so its A rows stay in L1.
 // Epilogue, in this order: + bias, + residual, activation; columns beyond `cols` are neither
 // read from bias/residual nor stored. `residual` may alias `c` (in place).
 #ifndef VIT_TEMPLATE_GEMM_TILE_H
@@ -20,12 +21,12 @@
     long ldr, float *c, long ldc, const float *next
 #define GEMM_TILE_PASS segments, run, offsets, a, lda, panel, bias, cols, act, residual, ldr, c, ldc, next
 
-VIT_V void gemm_tile(const int R, const int NV, GEMM_TILE_ARGS) {
-    vf acc[GEMM_MR][GEMM_NV];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < R; i++)
-#pragma clang loop unroll(full)
-        for (int j = 0; j < NV; j++) acc[i][j] = vzero();
+// The K loop into R·NV accumulators. PREFETCH is a constant at each call: the loop is written
+// once for tiles that stream the next panel and once for those that do not, rather than testing
+// `next` at every K step (the unswitching clang does only at -O3, which a package may not ask for).
+VIT_V void gemm_accumulate(const int R, const int NV, const int PREFETCH, vf acc[GEMM_MR][GEMM_NV], int segments,
+                           int run, const long *offsets, const float *restrict a, long lda,
+                           const float *restrict panel, const float *next) {
     const float *b = panel;
     for (int t = 0; t < segments; t++) {
         const float *at = offsets ? a + offsets[t] : a;
@@ -33,7 +34,7 @@ VIT_V void gemm_tile(const int R, const int NV, GEMM_TILE_ARGS) {
             // The next panel into L2, line by line as this one streams: few-row GEMMs (batch 1's
             // 7×7 and 4×4 stages) read each weight for only 16–49 rows and would otherwise wait
             // on L3 at every panel.
-            if (next) {
+            if (PREFETCH) {
                 for (int l = 0; l < NV * VL; l += 16) vprefetch_l2(next + (b - panel) + l);
             }
             vf bv[GEMM_NV];
@@ -47,6 +48,16 @@ VIT_V void gemm_tile(const int R, const int NV, GEMM_TILE_ARGS) {
             }
         }
     }
+}
+
+VIT_V void gemm_tile(const int R, const int NV, GEMM_TILE_ARGS) {
+    vf acc[GEMM_MR][GEMM_NV];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < R; i++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < NV; j++) acc[i][j] = vzero();
+    if (next) gemm_accumulate(R, NV, 1, acc, segments, run, offsets, a, lda, panel, next);
+    else gemm_accumulate(R, NV, 0, acc, segments, run, offsets, a, lda, panel, next);
 #pragma clang loop unroll(full)
     for (int j = 0; j < NV; j++) {
         const int full = cols >= VL * (j + 1);
