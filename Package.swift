@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ViTImages", targets: ["ViTImages"]),
         .library(name: "ViTServing", targets: ["ViTServing"]),
         .library(name: "ViTServer", targets: ["ViTServer"]),
+        .library(name: "ViTHub", targets: ["ViTHub"]),
         .executable(name: "vit", targets: ["VitCLI"]),
     ],
     dependencies: [
@@ -21,6 +22,8 @@ let package = Package(
         // Hummingbird's default traits add swift-configuration (config-file support), unused here.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        // `swift package generate-documentation` (scripts/docs.sh): DocC for every library product.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // OpenBLAS (CBLAS interface) from Debian's libopenblas-dev, found through pkg-config.
@@ -34,12 +37,14 @@ let package = Package(
             name: "CEngineSupport",
             dependencies: ["COpenBLAS", "CKernels"]
         ),
-        // Vectorized inner loops (depthwise conv, epilogues, softmax, LayerNorm), one binary for
-        // every x86-64. libmvec (glibc's vector math) supplies the AVX-512 erff/expf.
+        // The kernels of every instruction-set tier (x86-64: AVX-512, AVX2, portable; AArch64:
+        // NEON, portable), chosen at run time. On x86-64 the AVX tiers' erf is glibc's libmvec,
+        // which x86-64 glibc's libm.so pulls in as needed (AArch64 glibc has none, and its tiers
+        // do not use it), so linking libm is right on both. No unsafe flags (a package depended
+        // on by version may not have them): SwiftPM's own -O2.
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
-            linkerSettings: [.linkedLibrary("mvec")]
+            linkerSettings: [.linkedLibrary("m")]
         ),
         .target(
             name: "ViTEngine",
@@ -128,15 +133,11 @@ let package = Package(
             // and without exporting every symbol of the static runtime (1 MB of symbol tables that
             // nothing looks up: vit loads no plugins). M5 batch-1 bench with --static-swift-stdlib:
             // peak RSS 78.7 → 76.1 → 74.6 MB.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"])]
-        ),
-        // The README's example: the library inside a user's own Hummingbird app (built in CI).
-        .executableTarget(
-            name: "ExampleEmbeddedServer",
-            dependencies: [
-                "ViTEngine",
-                "ViTServing",
-                .product(name: "Hummingbird", package: "hummingbird"),
+            // Executable-only and ELF-only (SwiftPM allows unsafe flags in an executable, which no
+            // package depends on); no library product has any.
+            linkerSettings: [
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                             .when(platforms: [.linux]))
             ]
         ),
         .testTarget(
