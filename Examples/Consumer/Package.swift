@@ -22,6 +22,8 @@ let package = Package(
             dependencies: [
                 .product(name: "ViTEngine", package: "ViTEngine"),
                 .product(name: "ViTImages", package: "ViTEngine"),
+                .product(name: "ViTServing", package: "ViTEngine"),
+                .product(name: "ViTHub", package: "ViTEngine"),
             ]
         ),
         .executableTarget(
