@@ -128,11 +128,15 @@ public final class Model: Sendable {
     /// Plans the graph for one input shape and allocates its arena. A session is reused for
     /// every batch of that shape; it allocates nothing per run.
     ///
-    /// - Parameter threads: threads the session runs on (default: every core this process may
-    ///   use). When the batch divides over them, each thread takes an equal share of the images
-    ///   through the whole network on its own (no thread waits for another between layers);
-    ///   otherwise each layer is spread over the threads. Results are bit-identical for any
-    ///   thread count and batch size.
+    /// - Parameters:
+    ///   - batch: Images per run (the first dimension of every input).
+    ///   - height: Input height in pixels.
+    ///   - width: Input width in pixels.
+    ///   - threads: Threads the session runs on (default: every core this process may use).
+    ///     When the batch divides over them, each thread takes an equal share of the images
+    ///     through the whole network on its own (no thread waits for another between layers);
+    ///     otherwise each layer is spread over the threads. Results are bit-identical for any
+    ///     thread count and batch size.
     /// - Throws: ``EngineError/kernelISA(_:)`` when `VIT_ISA` names no kernel tier or one this
     ///   CPU cannot run; ``EngineError/invalidInputShape(expected:found:)`` for a shape the model
     ///   does not take.

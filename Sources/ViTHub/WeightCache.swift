@@ -12,7 +12,7 @@ public enum WeightSource: String, Sendable, CaseIterable {
 
 /// Where a ``WeightCache/fetch(_:source:url:expectedSHA256:progress:)`` found or put the weights.
 public struct CachedWeights: Sendable, Equatable {
-    /// The weights file, ready for ``Model/load(_:weights:)``.
+    /// The weights file, ready for `Model.load(_:weights:)` (ViTEngine).
     public var path: String
     /// Its SHA-256, recorded when it was downloaded (in `<path>.sha256`).
     public var sha256: String?
@@ -78,13 +78,15 @@ public struct WeightCache: Sendable {
     /// The cached weights of `model`, downloading and verifying them first if they are absent.
     ///
     /// - Parameters:
-    ///   - url: Where to download from; `nil` uses the registry's URL for `source` (pass a mirror here).
+    ///   - model: The registered model whose weights to fetch.
+    ///   - source: The authors' release (`.official`) or timm's.
+    ///   - mirror: Where to download from; `nil` uses the registry's URL for `source` (pass a mirror here).
     ///   - expectedSHA256: When given, the file (cached or downloaded) must have this digest;
     ///     otherwise the registry's digest for `source` is required when it lists one.
     ///   - progress: Called as bytes arrive (from a background thread).
-    /// - Throws: ``EngineError/downloadFailed(url:reason:destination:)`` naming the URL and the
-    ///   path to put a manually downloaded file at; ``EngineError/checksumMismatch(path:expected:found:)``;
-    ///   ``EngineError/writeFailed(path:reason:)`` when the cache directory is unusable.
+    /// - Throws: `EngineError.downloadFailed(url:reason:destination:)` naming the URL and the
+    ///   path to put a manually downloaded file at; `EngineError.checksumMismatch(path:expected:found:)`;
+    ///   `EngineError.writeFailed(path:reason:)` when the cache directory is unusable.
     public func fetch(_ model: ModelInfo, source: WeightSource = .official, url mirror: URL? = nil,
                       expectedSHA256: String? = nil, progress: DownloadProgress? = nil) throws(EngineError) -> CachedWeights {
         let url: URL

@@ -37,7 +37,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 extension InferenceServer {
     /// A metrics factory writing into `registry`, with histogram buckets that suit the server's
     /// figures (batch sizes 1…256; latencies from 1 ms). Give it to every served model's
-    /// ``ViTServing/ServingConfiguration/metricsFactory`` so `/metrics` shows their queues and batches.
+    /// `ServingConfiguration.metricsFactory` (ViTServing) so `/metrics` shows their queues and batches.
     public static func metricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.valueHistogramBuckets["vit_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256]

@@ -4,7 +4,7 @@ import Prometheus
 import ServiceLifecycle
 import ViTServing
 
-/// The HTTP service of `vit serve`: JSON endpoints over one or more ``ViTServing/InferenceService``s.
+/// The HTTP service of `vit serve`: JSON endpoints over one or more `InferenceService`s (ViTServing).
 ///
 /// | endpoint | |
 /// |---|---|

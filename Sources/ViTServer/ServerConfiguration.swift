@@ -1,5 +1,5 @@
 /// Where the HTTP server listens and what it accepts. Batching, queue, timeout and pixel limits
-/// belong to each model's ``ViTServing/ServingConfiguration``.
+/// belong to each model's `ServingConfiguration` (ViTServing).
 public struct ServerConfiguration: Sendable {
     /// Address to listen on (`127.0.0.1` for local use, `0.0.0.0` for every interface).
     public var host: String

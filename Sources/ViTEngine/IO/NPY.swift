@@ -130,7 +130,7 @@ public enum NPY {
         try encode(tensor, path: "(in memory)")
     }
 
-    /// Writes the array to `path` as a version 1.0 `'<f4'` `.npy` file (see ``encode()``),
+    /// Writes the array to `path` as a version 1.0 `'<f4'` `.npy` file (see ``encode(_:)``),
     /// replacing any existing file atomically via a temporary file and a rename, so a failure
     /// never leaves a half-written file behind.
     ///

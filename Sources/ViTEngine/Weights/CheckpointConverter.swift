@@ -22,6 +22,8 @@ public enum CheckpointConverter {
     /// Converts `input` and writes `output` atomically (a failure leaves no file behind).
     ///
     /// - Parameters:
+    ///   - input: The checkpoint to read (`.pth` or safetensors, detected from its bytes).
+    ///   - output: The safetensors file to write.
     ///   - model: The registered model the file must hold; `nil` detects it from the tensor shapes.
     ///   - dtype: `"F32"`, `"F16"` or `"BF16"`; `nil` keeps the input's precision (F16 or BF16 when
     ///     every tensor is stored so, else F32), so half-precision checkpoints stay exact and small.
