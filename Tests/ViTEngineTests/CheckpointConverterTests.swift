@@ -44,6 +44,26 @@ final class CheckpointConverterTests: XCTestCase {
         for name in a.names { XCTAssertEqual(try a.floats(name), try b.floats(name)) }
     }
 
+    /// A tensor whose dtype the engine cannot convert exactly (integers, F64, a name safetensors
+    /// does not define) is refused by tensor and dtype, and no file is written — not zeros.
+    func testTensorsOfOtherDTypesAreRefusedNotZeroed() throws {
+        _ = try CheckpointConverter.convert(input: Fixtures.path("pth/m0_cream_f16.pth"), output: path("a.safetensors"))
+        let original = try Data(contentsOf: URL(fileURLWithPath: path("a.safetensors")))
+        let name = "head.linear.weight"
+        for dtype in ["I16", "U16", "Q16"] {  // same element size as F16, so the byte ranges stay valid
+            var bytes = original
+            let key = try XCTUnwrap(bytes.range(of: Data("\"\(name)\"".utf8)))
+            let field = try XCTUnwrap(bytes.range(of: Data("\"F16\"".utf8), in: key.upperBound..<bytes.count))
+            bytes.replaceSubrange(field, with: Data("\"\(dtype)\"".utf8))
+            let input = path("\(dtype).safetensors")
+            try bytes.write(to: URL(fileURLWithPath: input))
+            XCTAssertThrowsError(try CheckpointConverter.convert(input: input, output: path("out.safetensors"), model: "m0")) { error in
+                XCTAssertEqual(error as? EngineError, .unsupportedDType(tensor: name, dtype: dtype, path: input))
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.safetensors")), dtype)
+        }
+    }
+
     func testFailuresLeaveNoOutput() throws {
         let cases: [(String, String?)] = [(Fixtures.path("pth/tiny_timm.pth"), nil), (Fixtures.path("pth/m0_cream_f16.pth"), "m1"),
                                           (Fixtures.path("pth/evil_os_system.pth"), nil)]

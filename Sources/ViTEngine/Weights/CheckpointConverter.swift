@@ -62,8 +62,11 @@ public enum CheckpointConverter {
             "converted_by": "vit convert",
         ]
         let spec = Model.tensorSpec(for: info)
-        try SafeTensorsWriter.write(spec.map { ($0.name, $0.shape, tensors[$0.name]) }, dtype: outputDType,
-                                    metadata: metadata, to: output)
+        let values = spec.map { ($0.name, $0.shape, tensors[$0.name]) }
+        // A tensor that could not be decoded exactly (an integer or F64 dtype, an unknown one, a
+        // corrupt member) is refused by name, never written as the zeros the read left behind.
+        if let error = tensors.firstError { throw error }
+        try SafeTensorsWriter.write(values, dtype: outputDType, metadata: metadata, to: output)
         return ConversionSummary(model: info.name, tensorCount: spec.count, dtype: outputDType,
                                  skipped: skipped, metadata: metadata)
     }
