@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import ViTEngine
 
@@ -72,6 +73,30 @@ final class MappedFileTests: XCTestCase {
                 XCTAssertEqual(error as? EngineError, .fileUnreadable(path: path, reason: reason))
             }
         }
+    }
+
+    /// A FIFO given as a weights file is refused at once, not waited on for a writer that never
+    /// comes (an `open` for reading blocks on a FIFO). If it did block, the test opens the write
+    /// end itself after 10 s, so the blocked reader returns and the failure is reported, not hung.
+    func testAFIFOIsRefusedWithoutWaitingForAWriter() throws {
+        let path = directory.appendingPathComponent("weights.fifo").path
+        XCTAssertEqual(mkfifo(path, 0o600), 0, String(cString: strerror(errno)))
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<Void, EngineError>?>(nil)
+        Thread.detachNewThread {
+            let result = Result { () throws(EngineError) in _ = try WeightsFile.open(path: path) }
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+        if finished.wait(timeout: .now() + 10) == .timedOut {
+            let writer = open(path, O_WRONLY | O_NONBLOCK)  // releases the reader blocked in open
+            defer { if writer >= 0 { close(writer) } }
+            XCTFail("opening a FIFO as weights blocked for 10 s")
+            _ = finished.wait(timeout: .now() + 10)
+            return
+        }
+        guard case .failure(let error)? = outcome.withLock({ $0 }) else { return XCTFail("a FIFO was read as weights") }
+        XCTAssertEqual(error, .fileUnreadable(path: path, reason: "not a regular file"))
     }
 
     func testEmptyFileMapsToNoBytes() throws {

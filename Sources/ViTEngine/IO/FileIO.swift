@@ -78,7 +78,10 @@ final class MappedFile: Sendable {
             default: String(cString: strerror(errno))
             }
         }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever; with
+        // it the open returns and the check below refuses what is not a regular file. (It changes
+        // nothing for regular files, whose reads never block.)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw unreadable(systemReason()) }
         defer { close(descriptor) }
         var status = stat()
