@@ -22,6 +22,8 @@ struct ZipArchive: Sendable {
     let data: Data
     /// Members in central-directory order.
     let entries: [ZipEntry]
+    /// Member name → its position in `entries`.
+    private let index: [String: Int]
 
     private static let endOfCentralDirectorySignature: UInt32 = 0x0605_4B50
     private static let zip64EndSignature: UInt32 = 0x0606_4B50
@@ -49,10 +51,10 @@ struct ZipArchive: Sendable {
         let directory = try Self.locateCentralDirectory(reader)
         var entries: [ZipEntry] = []
         var offset = directory.offset
-        var seen = Set<String>()
+        var byName: [String: Int] = [:]
         for index in 0..<directory.count {
             let entry = try Self.readCentralEntry(reader, at: &offset, index: index)
-            guard seen.insert(entry.name).inserted else {
+            guard byName.updateValue(entries.count, forKey: entry.name) == nil else {
                 throw reader.invalid("two members are named '\(entry.name)'")
             }
             entries.append(entry)
@@ -61,10 +63,12 @@ struct ZipArchive: Sendable {
             throw reader.invalid("central directory entries run past its declared size of \(directory.size) bytes")
         }
         self.entries = entries
+        self.index = byName
     }
 
-    /// The member named `name`, if any.
-    func entry(named name: String) -> ZipEntry? { entries.first { $0.name == name } }
+    /// The member named `name`, if any: one hash lookup (a pickle may name members millions of
+    /// times; a scan of 20,000 members each time would not finish).
+    func entry(named name: String) -> ZipEntry? { index[name].map { entries[$0] } }
 
     /// A member's bytes, as stored (not checked; see ``contents(of:)``).
     func bytes(of entry: ZipEntry) -> Data {
