@@ -171,6 +171,32 @@ final class SafeTensorsTests: XCTestCase {
         assertInvalid(Data([2, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFE]), mentions: ["UTF-8"])
     }
 
+    /// What the safetensors library refuses and Foundation's JSON would accept silently: a key
+    /// twice (which of the two a reader sees is up to the reader), and a dimension or offset
+    /// written as a fraction or with an exponent.
+    func testDuplicateKeysAndNonIntegerNumbersAreRefused() {
+        let entry = #"{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#
+        assertInvalid(file(header: #"{"a":\#(entry),"a":\#(entry)}"#, dataBytes: 4), mentions: ["\"a\" appears twice"])
+        assertInvalid(file(header: #"{"__metadata__":{"k":"1","k":"2"},"a":\#(entry)}"#, dataBytes: 4),
+                      mentions: ["\"k\" appears twice"])
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4),
+                      mentions: ["\"dtype\" appears twice"])
+        for dimension in ["1.0", "1e0", "1E+0", "10e-1"] {
+            assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[\#(dimension)],"data_offsets":[0,4]}}"#, dataBytes: 4),
+                          mentions: ["'a'", "shape dimension"])
+        }
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}}"#, dataBytes: 4),
+                      mentions: ["'a'", "data_offsets"])
+        for malformed in [#"{"a":01}"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, #"{"a":[1,]}"#, #"{"a":1} x"#,
+                          String(repeating: "[", count: 100) + String(repeating: "]", count: 100)] {
+            assertInvalid(file(header: malformed), mentions: ["not valid JSON", "at byte"])
+        }
+        // Escapes decode as JSON defines them: a name with a quote, a tab and an astral character.
+        let name = "q\"\t\u{1F600}"
+        let header = #"{"q\"\t\ud83d\ude00":\#(entry)}"#
+        XCTAssertEqual(try SafeTensorsFile(data: file(header: header, dataBytes: 4), path: "escaped.safetensors").names, [name])
+    }
+
     func testEntriesWithMissingOrMistypedFields() {
         assertInvalid(file(header: #"{"a":{"shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4), mentions: ["'a'", "dtype"])
         assertInvalid(file(header: #"{"a":{"dtype":5,"shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 4), mentions: ["dtype"])

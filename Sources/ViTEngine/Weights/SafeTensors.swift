@@ -88,9 +88,9 @@ public struct SafeTensorsFile: Sendable {
         guard String(data: header, encoding: .utf8) != nil else { throw invalid("header is not valid UTF-8") }
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: header)
+            json = try HeaderJSONParser.parse([UInt8](header))
         } catch {
-            throw invalid("header is not valid JSON (\(Self.describeSyntaxError(in: header)))")
+            throw invalid("header is not valid JSON (\(error.description))")
         }
         guard case let .object(root) = json else { throw invalid("header is \(json.kind), expected a JSON object") }
 
@@ -245,61 +245,6 @@ public struct SafeTensorsFile: Sendable {
             }
         }
         return TensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
-    }
-
-    /// Where and why `header` fails to parse. `JSONDecoder` only says "not valid JSON";
-    /// `JSONSerialization` names the problem and its position, so it is asked for the details.
-    private static func describeSyntaxError(in header: Data) -> String {
-        do { _ = try JSONSerialization.jsonObject(with: header, options: .fragmentsAllowed) } catch {
-            return (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-        }
-        return "unsupported JSON"
-    }
-}
-
-/// A parsed JSON value. Decoding into this enum (rather than `JSONSerialization`'s `Any`) keeps
-/// integers distinct from fractional numbers and booleans, which shape validation depends on.
-private enum JSONValue: Decodable {
-    case null, bool(Bool), int(Int), number(Double), string(String)
-    case array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        // Bool before Int and Int before Double, so that `true` and `3.5` are never read as dims.
-        // Nothing is masked by `try?`: the JSON was fully parsed before decoding, and every valid
-        // JSON value matches one of these cases.
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int.self) { self = .int(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    /// The kind of value, for messages such as "expected an object, found a string".
-    var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .int, .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
-    /// A short rendering of the value for error messages.
-    var text: String {
-        switch self {
-        case .null: "null"
-        case let .bool(value): "\(value)"
-        case let .int(value): "\(value)"
-        case let .number(value): "\(value)"
-        case let .string(value): "\"\(value)\""
-        case let .array(items): "[" + items.map(\.text).joined(separator: ", ") + "]"
-        case .object: "{…}"
-        }
     }
 }
 
