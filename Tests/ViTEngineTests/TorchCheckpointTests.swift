@@ -198,6 +198,22 @@ final class TorchCheckpointTests: XCTestCase {
         }
     }
 
+    /// A pickle that builds far more values than its size warrants (one empty list per byte) is
+    /// refused once past the budget, instead of taking memory in proportion to 150 bytes a byte;
+    /// the real checkpoints stay well inside it.
+    func testPickleBuildingTooManyValuesIsRefused() throws {
+        let lists = 200_000
+        let pickle: [UInt8] = [0x80, 2] + [UInt8](repeating: 0x5D, count: lists) + [0x2E]
+        let archive = ZipArchiveTestWriter.archive([("t/data.pkl", Data(pickle))])
+        assertThrows(try TorchCheckpoint(data: archive, path: "lists.pth")) { e in
+            let budget = Unpickler<TorchPickleResolver>.valueBudget(byteCount: pickle.count)
+            XCTAssertTrue(e.description.contains("builds more than \(budget) values for its \(pickle.count) bytes"), e.description)
+        }
+        for name in ["m0_cream_f16.pth", "tiny_timm.pth"] {
+            XCTAssertNoThrow(try TorchCheckpoint(path: pth(name)), name)
+        }
+    }
+
     private func short(_ text: String) -> [UInt8] { [0x8C, UInt8(text.utf8.count)] + Array(text.utf8) }
     private func global(_ module: String, _ name: String) -> [UInt8] { [0x63] + Array("\(module)\n\(name)\n".utf8) }
 }

@@ -23,9 +23,10 @@ enum PickleObject {
     case dict([(key: PickleValue, value: PickleValue)])
     /// A reference to an allowed global such as `collections.OrderedDict`, by its dotted name.
     case global(String)
-    /// A tensor storage loaded through a persistent id.
-    case storage(TorchStorage)
-    case tensor(TorchTensor)
+    /// A tensor storage loaded through a persistent id. (Boxed, like the tensor: every object
+    /// is as large as the largest case, and a pickle builds thousands of small ones.)
+    indirect case storage(TorchStorage)
+    indirect case tensor(TorchTensor)
     /// An inert attribute bag (e.g. an `argparse.Namespace` of training options): never executed.
     case record(String)
 }
@@ -105,9 +106,20 @@ struct Unpickler<Resolver: PickleResolver> {
         .invalidCheckpoint(path: path, reason: "data.pkl: \(reason)")
     }
 
+    /// How many values (heap objects, stack entries and memo entries together) a pickle of
+    /// `byteCount` bytes may hold at once. An opcode of one byte can push a value, so without a
+    /// bound a 20 MB pickle of EMPTY_LIST opcodes built 20 million objects (3 GB); a state dict
+    /// spends tens of bytes per value (its keys, globals and tuples), far below one in four.
+    static func valueBudget(byteCount: Int) -> Int { byteCount / 4 + 4096 }
+
     /// Runs the pickle to its STOP opcode and returns the value it built.
     mutating func load() throws(EngineError) -> PickleValue {
+        let budget = Self.valueBudget(byteCount: bytes.count)
         while true {
+            guard heap.objects.count + stack.count + memo.count <= budget else {
+                throw invalid("builds more than \(budget) values for its \(bytes.count) bytes (at byte \(position)); "
+                              + "a state dict builds far fewer")
+            }
             let opcodeAt = position
             let op = try readByte()
             if op == 0x2E { // STOP
