@@ -26,11 +26,12 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
-        // OpenBLAS (CBLAS interface) from Debian's libopenblas-dev, found through pkg-config.
+        // OpenBLAS (CBLAS interface) from Debian's libopenblas-dev, found through pkg-config; on macOS
+        // Homebrew's openblas (keg-only: its lib/pkgconfig on PKG_CONFIG_PATH), untested here.
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
         // Run-time choice of OpenBLAS kernels and CPU feature checks (small C: cpuid, weak symbols).
         .target(
@@ -55,12 +56,12 @@ let package = Package(
         .systemLibrary(
             name: "CJPEG",
             pkgConfig: "libjpeg",
-            providers: [.apt(["libjpeg62-turbo-dev"])]
+            providers: [.apt(["libjpeg62-turbo-dev"]), .brew(["jpeg-turbo"])]
         ),
         .systemLibrary(
             name: "CPNG",
             pkgConfig: "libpng",
-            providers: [.apt(["libpng-dev"])]
+            providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
         // The setjmp/longjmp error boundary around libjpeg and libpng (it cannot live in Swift).
         .target(
