@@ -64,7 +64,7 @@ static size_t write_body(char *data, size_t size, size_t count, void *user) {
     return size * count;
 }
 
-int vit_download(const char *url, long idle_timeout_seconds, vit_download_sink sink, void *context,
+int vit_download(const char *url, const struct vit_download_limits *limits, vit_download_sink sink, void *context,
                  long *status, long long *content_length, char *error, size_t error_size) {
     *status = 0;
     *content_length = -1;
@@ -82,20 +82,39 @@ int vit_download(const char *url, long idle_timeout_seconds, vit_download_sink s
     curl.setopt(t.handle, CURLOPT_FOLLOWLOCATION, 1L);
     curl.setopt(t.handle, CURLOPT_MAXREDIRS, 10L);
     curl.setopt(t.handle, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for timeouts in a threaded process
-    curl.setopt(t.handle, CURLOPT_CONNECTTIMEOUT, idle_timeout_seconds);
-    // "Idle" = under 1 byte/s for the whole window, the closest libcurl has to a read timeout.
-    curl.setopt(t.handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl.setopt(t.handle, CURLOPT_LOW_SPEED_TIME, idle_timeout_seconds);
+    curl.setopt(t.handle, CURLOPT_CONNECTTIMEOUT, limits->connect_timeout_seconds);
+    curl.setopt(t.handle, CURLOPT_TIMEOUT, limits->deadline_seconds);
+    // Below the rate for the whole window (an idle connection included) ends the transfer.
+    curl.setopt(t.handle, CURLOPT_LOW_SPEED_LIMIT, limits->minimum_bytes_per_second);
+    curl.setopt(t.handle, CURLOPT_LOW_SPEED_TIME, limits->rate_window_seconds);
     curl.setopt(t.handle, CURLOPT_USERAGENT, "vit-engine");
     curl.setopt(t.handle, CURLOPT_WRITEFUNCTION, write_body);
     curl.setopt(t.handle, CURLOPT_WRITEDATA, &t);
     const CURLcode code = curl.perform(t.handle);
-    curl_off_t length = -1;
+    curl_off_t length = -1, received = 0;
+    double elapsed = 0, connected = 0;
     curl.getinfo(t.handle, CURLINFO_RESPONSE_CODE, status);
     curl.getinfo(t.handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    curl.getinfo(t.handle, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    curl.getinfo(t.handle, CURLINFO_TOTAL_TIME, &elapsed);
+    curl.getinfo(t.handle, CURLINFO_CONNECT_TIME, &connected);
     *content_length = (long long)length;
     curl.cleanup(t.handle);
     if (t.aborted) return -1;
+    if (code == CURLE_OPERATION_TIMEDOUT && limits->deadline_seconds > 0 && elapsed >= limits->deadline_seconds - 0.5) {
+        snprintf(error, error_size, "not finished within the %ld-second deadline (%lld bytes received)",
+                 limits->deadline_seconds, (long long)received);
+        return 1;
+    }
+    if (code == CURLE_OPERATION_TIMEDOUT && connected == 0) {
+        snprintf(error, error_size, "no connection within %ld s", limits->connect_timeout_seconds);
+        return 1;
+    }
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(error, error_size, "slower than %ld bytes/s for %ld s (%lld bytes received in %.0f s)",
+                 limits->minimum_bytes_per_second, limits->rate_window_seconds, (long long)received, elapsed);
+        return 1;
+    }
     if (code != CURLE_OK) {
         snprintf(error, error_size, "%s", curl.strerror(code));
         return 1;

@@ -44,11 +44,16 @@ public enum EngineError: Error, Equatable, Sendable {
     case checksumMismatch(path: String, expected: String, found: String)
     /// The kernel instruction set asked for (`VIT_ISA`, `--isa`) names no tier or cannot run on this CPU.
     case kernelISA(KernelISAError)
+    /// A setting (an environment variable such as `VIT_DOWNLOAD_DEADLINE`, or an option) has a
+    /// value that cannot be used; it is refused, never replaced by a default.
+    case invalidSetting(name: String, reason: String)
 }
 
 extension EngineError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
+        case let .invalidSetting(name, reason):
+            return "\(name): \(reason)"
         case let .fileUnreadable(path, reason):
             return "cannot read '\(path)': \(reason)"
         case let .invalidSafetensors(path, reason):

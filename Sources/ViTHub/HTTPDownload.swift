@@ -18,12 +18,10 @@ enum HTTPDownload {
     /// cannot fill the disk.
     static let maximumBytes: Int64 = 4 << 30
 
-    /// Seconds without a byte (or to connect) before a transfer is given up.
-    static let idleTimeoutSeconds = 60
-
     /// Downloads `url` into `destination` (created, must not exist). On any failure the partial
     /// file is left for the caller to delete and a reason is thrown.
-    static func run(_ url: URL, to destination: String, progress: DownloadProgress?) throws(DownloadFailure) -> DownloadedFile {
+    static func run(_ url: URL, to destination: String, limits: DownloadLimits,
+                    progress: DownloadProgress?) throws(DownloadFailure) -> DownloadedFile {
         let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw DownloadFailure(reason: "cannot create '\(destination)': \(String(cString: strerror(errno)))")
@@ -33,8 +31,9 @@ enum HTTPDownload {
         var status = 0
         var announced: Int64 = -1
         var message = [CChar](repeating: 0, count: 256)
+        var cLimits = limits.c
         let outcome = withExtendedLifetime(receiver) {
-            vit_download(url.absoluteString, idleTimeoutSeconds, { context, data, count, status, length in
+            vit_download(url.absoluteString, &cLimits, { context, data, count, status, length in
                 let receiver = Unmanaged<Receiver>.fromOpaque(context!).takeUnretainedValue()
                 return receiver.accept(UnsafeRawBufferPointer(start: data, count: count),
                                        status: status, announced: length) ? 0 : 1

@@ -42,9 +42,24 @@ public struct WeightCache: Sendable {
     /// The cache's root directory.
     public let directory: String
 
+    /// When a download is given up (see ``DownloadLimits``); from `VIT_DOWNLOAD_DEADLINE` and
+    /// `VIT_DOWNLOAD_MIN_RATE` when they are set.
+    public var limits: DownloadLimits
+
+    /// Why the environment's download limits could not be used: thrown by the first fetch that
+    /// downloads, not replaced by the defaults.
+    private let limitsError: EngineError?
+
     /// A cache at `directory`, or at ``defaultDirectory(environment:)`` when `nil`.
     public init(directory: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.directory = directory ?? Self.defaultDirectory(environment: environment)
+        do {
+            limits = try DownloadLimits.fromEnvironment(environment)
+            limitsError = nil
+        } catch {
+            limits = .standard
+            limitsError = error
+        }
     }
 
     /// `$VIT_ENGINE_CACHE`, else `$XDG_CACHE_HOME/vit-engine`, else `~/.cache/vit-engine`
@@ -114,9 +129,10 @@ public struct WeightCache: Sendable {
             unlink(partial)
             return .downloadFailed(url: url.absoluteString, reason: reason, destination: final)
         }
+        if let limitsError { throw limitsError }
         let file: DownloadedFile
         do {
-            file = try HTTPDownload.run(url, to: partial, progress: progress)
+            file = try HTTPDownload.run(url, to: partial, limits: limits, progress: progress)
         } catch {
             throw failed(error.reason)
         }

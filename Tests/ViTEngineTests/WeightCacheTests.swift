@@ -31,9 +31,9 @@ final class WeightCacheTests: XCTestCase {
         return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasSuffix(".lock") }.sorted()
     }
 
-    private func assertFetchFails(_ url: URL, file: StaticString = #filePath, line: UInt = #line,
+    private func assertFetchFails(_ url: URL, cache: WeightCache? = nil, file: StaticString = #filePath, line: UInt = #line,
                                   _ check: (String) -> Void) {
-        XCTAssertThrowsError(try cache.fetch(model, url: url), file: file, line: line) { error in
+        XCTAssertThrowsError(try (cache ?? self.cache).fetch(model, url: url), file: file, line: line) { error in
             guard case let .downloadFailed(failedURL, reason, destination)? = error as? EngineError else {
                 return XCTFail("\(error)", file: file, line: line)
             }
@@ -110,6 +110,38 @@ final class WeightCacheTests: XCTestCase {
         assertFetchFails(server.url("/cut.pth")) { reason in XCTAssertFalse(reason.isEmpty) }
         // The next fetch starts over and succeeds.
         XCTAssertTrue(try cache.fetch(model, url: server.url("/m0.pth")).downloaded)
+    }
+
+    /// A server that trickles (32 bytes/s here) is given up once the rate has stayed below the
+    /// minimum for the window, and one that is steady but too slow for the whole file at the
+    /// deadline; both leave nothing behind and say which limit was hit.
+    func testTricklingAndEndlessDownloadsAreGivenUp() throws {
+        server.setRoute("/trickle.pth", .body(checkpoint, chunk: 16, pause: 0.5))
+        var slow = cache
+        slow.limits = DownloadLimits(connectTimeout: 10, deadline: 600, minimumBytesPerSecond: 1000, rateWindow: 2)
+        let start = Date()
+        assertFetchFails(server.url("/trickle.pth"), cache: slow) { XCTAssertTrue($0.contains("slower than 1000 bytes/s for 2 s"), $0) }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+
+        server.setRoute("/steady.pth", .body(checkpoint, chunk: 8192, pause: 0.1))  // 80 kB/s: 5 MB in a minute
+        var hurried = cache
+        hurried.limits = DownloadLimits(connectTimeout: 10, deadline: 2, minimumBytesPerSecond: 1000, rateWindow: 2)
+        assertFetchFails(server.url("/steady.pth"), cache: hurried) { XCTAssertTrue($0.contains("2-second deadline"), $0) }
+    }
+
+    /// The limits come from the environment when set; a value that is not a positive whole
+    /// number is refused by the variable's name when a fetch would download, never replaced.
+    func testDownloadLimitsFromTheEnvironment() throws {
+        let set = WeightCache(directory: directory.path, environment: ["VIT_DOWNLOAD_DEADLINE": "90", "VIT_DOWNLOAD_MIN_RATE": "500"])
+        XCTAssertEqual(set.limits, DownloadLimits(connectTimeout: 60, deadline: 90, minimumBytesPerSecond: 500, rateWindow: 60))
+        XCTAssertEqual(WeightCache(directory: directory.path, environment: [:]).limits, .standard)
+        for (name, value) in [("VIT_DOWNLOAD_DEADLINE", "soon"), ("VIT_DOWNLOAD_MIN_RATE", "-5"), ("VIT_DOWNLOAD_MIN_RATE", "1.5")] {
+            let bad = WeightCache(directory: directory.path, environment: [name: value])
+            XCTAssertThrowsError(try bad.fetch(model, url: server.url("/m0.pth"))) { error in
+                XCTAssertEqual(error as? EngineError, .invalidSetting(name: name, reason: "'\(value)' is not a positive whole number"))
+            }
+        }
+        XCTAssertEqual(entryFiles(), [])
     }
 
     func testBodyThatIsNotACheckpointIsRejected() throws {
