@@ -244,6 +244,18 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try SafeTensorsFile(data: adjacent, path: "mem").names, ["a", "b", "e"])
     }
 
+    /// Bytes between tensors or after the last one are refused (the safetensors library refuses
+    /// them too): nothing may hide in a weights file beside its tensors.
+    func testBytesThatBelongToNoTensorAreRefused() throws {
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+                           dataBytes: 12), mentions: ["bytes 4..<8", "before 'b'"])
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, dataBytes: 8),
+                      mentions: ["bytes 0..<4", "before 'a'"])
+        assertInvalid(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, dataBytes: 12),
+                      mentions: ["bytes 4..<12 at the end"])
+        assertInvalid(file(header: #"{}"#, dataBytes: 4), mentions: ["bytes 0..<4 at the end"])
+    }
+
     func testUnsupportedDTypeIsReportedWhenRead() throws {
         let data = file(header: #"{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"q":{"dtype":"Q7","shape":[3],"data_offsets":[8,13]}}"#,
                         dataBytes: 13)

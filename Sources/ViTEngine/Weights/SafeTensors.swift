@@ -116,6 +116,19 @@ public struct SafeTensorsFile: Sendable {
             throw invalid("tensors '\(first.name)' (bytes \(first.byteRange.lowerBound)..<\(first.byteRange.upperBound)) and "
                           + "'\(second.name)' (bytes \(second.byteRange.lowerBound)..<\(second.byteRange.upperBound)) overlap")
         }
+        // Nor may bytes lie between or after them (the safetensors library refuses that too): the
+        // data section is the tensors, back to back, and nothing else can hide in the file.
+        var end = 0
+        for info in occupied {
+            guard info.byteRange.lowerBound == end else {
+                throw invalid("bytes \(end)..<\(info.byteRange.lowerBound) of the data section belong to no tensor "
+                              + "(before '\(info.name)'); tensors must follow one another with no gap")
+            }
+            end = info.byteRange.upperBound
+        }
+        guard end == dataLength else {
+            throw invalid("bytes \(end)..<\(dataLength) at the end of the data section belong to no tensor")
+        }
 
         self.path = path
         self.storage = data
