@@ -109,7 +109,7 @@ public struct WeightCache: Sendable {
         let final = path(for: model, source: source)
         let registryDigest = source == .official ? model.weights.officialSHA256 : model.weights.timmSHA256
         let expected = (expectedSHA256 ?? registryDigest)?.lowercased()
-        if let found = try cached(final, expected: expected) { return found }
+        if let found = try cached(final, model: model, expected: expected) { return found }
 
         let entryDirectory = (final as NSString).deletingLastPathComponent
         do {
@@ -121,7 +121,7 @@ public struct WeightCache: Sendable {
         let lock = try FileLock(path: "\(entryDirectory)/.\(name).lock")
         defer { lock.unlock() }
         // Another process may have finished the download while this one waited for the lock.
-        if let found = try cached(final, expected: expected) { return found }
+        if let found = try cached(final, model: model, expected: expected) { return found }
         removeStalePartials(in: entryDirectory, name: name)
 
         let partial = "\(entryDirectory)/.\(name).partial-\(getpid())-\(UUID().uuidString)"
@@ -159,8 +159,18 @@ public struct WeightCache: Sendable {
     }
 
     /// The entry at `path` if it is present (and has the expected digest when one is given).
-    private func cached(_ path: String, expected: String?) throws(EngineError) -> CachedWeights? {
+    /// The cache entry at `path` if there is one, checked again on every use: its digest when one
+    /// is expected, and always that it still parses with every tensor of the model by name and
+    /// shape (no tensor data read), so a file damaged or replaced after the download is not
+    /// handed out as verified.
+    private func cached(_ path: String, model: ModelInfo, expected: String?) throws(EngineError) -> CachedWeights? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            try Model.checkWeightsLayout(WeightsFile.open(path: path), for: model)
+        } catch {
+            throw .invalidCheckpoint(path: path, reason: "the cached file is not a usable \(model.name) checkpoint any more "
+                                     + "(\(error.description)); delete it to download it again")
+        }
         let recorded = (try? String(contentsOfFile: path + ".sha256", encoding: .utf8))?.split(separator: " ").first.map(String.init)
         guard let expected else { return CachedWeights(path: path, sha256: recorded, downloaded: false) }
         let found = try SHA256.hexDigest(ofFile: path)

@@ -144,6 +144,36 @@ final class WeightCacheTests: XCTestCase {
         XCTAssertEqual(entryFiles(), [])
     }
 
+    /// A cached file is checked again on use (it still parses, with every tensor of the model by
+    /// name and shape): one damaged after the download is refused by path, not handed out.
+    func testACachedFileDamagedLaterIsRefusedOnUse() throws {
+        XCTAssertTrue(try cache.fetch(model, url: server.url("/m0.pth")).downloaded)
+        XCTAssertFalse(try cache.fetch(model, url: server.url("/m0.pth")).downloaded)
+        try Data(checkpoint.prefix(checkpoint.count / 2)).write(to: URL(fileURLWithPath: entry))
+        XCTAssertThrowsError(try cache.fetch(model, url: server.url("/m0.pth"))) { error in
+            guard case let .invalidCheckpoint(path, reason)? = error as? EngineError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, entry)
+            XCTAssertTrue(reason.contains("not a usable efficientvit_m0 checkpoint any more"), reason)
+            XCTAssertTrue(reason.contains("delete it to download it again"), reason)
+        }
+    }
+
+    /// A download is verified by loading it, so a file whose names and shapes fit but whose data
+    /// the loader cannot read (an integer dtype) never enters the cache as verified.
+    func testADownloadIsVerifiedByTheLoaderItself() throws {
+        let converted = directory.appendingPathComponent("m0.safetensors").path
+        _ = try CheckpointConverter.convert(input: Fixtures.path("pth/m0_cream_f16.pth"), output: converted)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: converted))
+        let key = try XCTUnwrap(bytes.range(of: Data("\"head.linear.weight\"".utf8)))
+        let field = try XCTUnwrap(bytes.range(of: Data("\"F16\"".utf8), in: key.upperBound..<bytes.count))
+        bytes.replaceSubrange(field, with: Data("\"I16\"".utf8))
+        server.setRoute("/int.safetensors", .body(bytes))
+        assertFetchFails(server.url("/int.safetensors")) { reason in
+            XCTAssertTrue(reason.contains("not a usable efficientvit_m0 checkpoint"), reason)
+            XCTAssertTrue(reason.contains("head.linear.weight") && reason.contains("I16"), reason)
+        }
+    }
+
     func testBodyThatIsNotACheckpointIsRejected() throws {
         server.setRoute("/page.pth", .body(Data("<html>rate limited</html>".utf8)))
         assertFetchFails(server.url("/page.pth")) { XCTAssertTrue($0.contains("not a usable efficientvit_m0 checkpoint"), $0) }

@@ -36,13 +36,20 @@ public enum WeightsFile {
 }
 
 extension Model {
-    /// Checks that `weights` holds exactly the tensors `info`'s model needs, with the right shapes
-    /// and readable values, without building the model. Used to verify a download before it
-    /// enters the cache.
+    /// Checks that `weights` loads as `info`'s model: the loader itself runs (every tensor read and
+    /// decoded, BatchNorm folded), so a file that passes is one `Model.load` accepts — not only
+    /// one whose names and shapes fit (an integer-typed tensor fits, and fails to load). Used to
+    /// verify a download before it enters the cache.
     ///
     /// - Throws: the same errors as loading: missing, unexpected or misshapen tensors, unreadable data,
     ///   or ``EngineError/wrongModel(path:requested:matches:)`` when the file fits another model.
     public static func validateWeights(_ weights: some TensorSource, for info: ModelInfo) throws(EngineError) {
+        _ = try Model(info: info, weights: weights)
+    }
+
+    /// Checks, without reading tensor data, that `weights` has every tensor of `info`'s model by
+    /// name and shape: cheap enough for each use of a cached file.
+    public static func checkWeightsLayout(_ weights: some TensorSource, for info: ModelInfo) throws(EngineError) {
         _ = try checkpointTensors(weights, for: info)
     }
 
