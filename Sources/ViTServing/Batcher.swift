@@ -41,6 +41,21 @@ final class Batcher: Sendable {
         case exit
     }
 
+    /// Whether a request that found `queued` requests ahead of it would wait longer than
+    /// `timeout` at `secondsPerImage` over `workers` workers: then it is refused at once
+    /// (overloaded, with a retry hint) rather than queued only to time out. Unknown speed
+    /// (nothing has run yet) admits.
+    static func wouldTimeOut(queued: Int, secondsPerImage: Double, workers: Int, timeout: Duration) -> Bool {
+        guard secondsPerImage > 0 else { return false }
+        return Double(queued + 1) * secondsPerImage / Double(max(1, workers)) > timeout / .seconds(1)
+    }
+
+    /// Whether a request queued at `enqueued` has outlived `timeout` at `now`.
+    static func hasExpired(enqueued: ContinuousClock.Instant, now: ContinuousClock.Instant, timeout: Duration?) -> Bool {
+        guard let timeout else { return false }
+        return now - enqueued >= timeout
+    }
+
     private let model: Model
     private let configuration: ServingConfiguration
     private let metrics: ServingMetrics
@@ -99,6 +114,11 @@ final class Batcher: Sendable {
                     // Checked under the lock that `abandon` takes, so a cancellation is never missed.
                     guard !Task.isCancelled else { return .cancelled }
                     guard state.pending.count < configuration.maxQueueDepth else {
+                        return .overloaded(queueDepth: state.pending.count, retryAfter: retryAfter(state))
+                    }
+                    if let timeout = configuration.requestTimeout,
+                       Self.wouldTimeOut(queued: state.pending.count, secondsPerImage: state.secondsPerImage,
+                                         workers: configuration.workers, timeout: timeout) {
                         return .overloaded(queueDepth: state.pending.count, retryAfter: retryAfter(state))
                     }
                     state.pending.append(Request(id: id, height: height, width: width, values: values,
@@ -192,33 +212,62 @@ final class Batcher: Sendable {
         }
     }
 
-    /// Takes a batch if one is due, else says how long to wait.
+    /// Answers expired requests, then takes a batch if one is due, else says how long to wait.
     private func nextStep() -> Step {
-        state.withLock { state in
-            guard let first = state.pending.first else {
-                return state.accepting ? .wait(until: nil) : .exit
-            }
-            let limit = configuration.maxBatchSize
-            let available = state.pending.lazy.filter { $0.height == first.height && $0.width == first.width }
-                .prefix(limit).count
-            let deadline = first.enqueued.advanced(by: configuration.maxWait)
-            // While shutting down nobody else is coming: run what is queued without waiting.
-            if state.accepting, available < limit, ContinuousClock.now < deadline {
-                return .wait(until: deadline)
-            }
-            var batch: [Request] = []
-            var rest = Deque<Request>()
-            for request in state.pending {
-                if batch.count < limit, request.height == first.height, request.width == first.width {
-                    batch.append(request)
-                } else {
-                    rest.append(request)
+        // Requests that outlived the timeout while queued are answered now and never run, even
+        // when their own timers are late (a busy process): a batch of expired requests would be
+        // work for nobody while live ones wait behind it.
+        let (step, expired) = state.withLock { state -> (Step, [Reply]) in
+            let now = ContinuousClock.now
+            var expired: [Reply] = []
+            if state.pending.contains(where: { Self.hasExpired(enqueued: $0.enqueued, now: now, timeout: configuration.requestTimeout) }) {
+                var live = Deque<Request>()
+                for request in state.pending {
+                    if Self.hasExpired(enqueued: request.enqueued, now: now, timeout: configuration.requestTimeout) {
+                        if let reply = state.replies.removeValue(forKey: request.id) { expired.append(reply) }
+                    } else {
+                        live.append(request)
+                    }
                 }
+                state.pending = live
+                metrics.queueDepth.record(state.pending.count)
             }
-            state.pending = rest
-            metrics.queueDepth.record(state.pending.count)
-            return .run(batch)
+            return (Self.takeStep(&state, configuration: configuration, metrics: metrics), expired)
         }
+        if let timeout = configuration.requestTimeout {
+            for reply in expired {
+                metrics.timedOut.increment()
+                reply.resume(returning: .failure(.timedOut(after: timeout)))
+            }
+        }
+        return step
+    }
+
+    /// Takes a batch if one is due, else says how long to wait (under the state lock).
+    private static func takeStep(_ state: inout State, configuration: ServingConfiguration, metrics: ServingMetrics) -> Step {
+        guard let first = state.pending.first else {
+            return state.accepting ? .wait(until: nil) : .exit
+        }
+        let limit = configuration.maxBatchSize
+        let available = state.pending.lazy.filter { $0.height == first.height && $0.width == first.width }
+            .prefix(limit).count
+        let deadline = first.enqueued.advanced(by: configuration.maxWait)
+        // While shutting down nobody else is coming: run what is queued without waiting.
+        if state.accepting, available < limit, ContinuousClock.now < deadline {
+            return .wait(until: deadline)
+        }
+        var batch: [Request] = []
+        var rest = Deque<Request>()
+        for request in state.pending {
+            if batch.count < limit, request.height == first.height, request.width == first.width {
+                batch.append(request)
+            } else {
+                rest.append(request)
+            }
+        }
+        state.pending = rest
+        metrics.queueDepth.record(state.pending.count)
+        return .run(batch)
     }
 
     private func run(_ batch: [Request], pool: inout SessionPool) {

@@ -175,6 +175,23 @@ final class InferenceServiceTests: XCTestCase {
         await service.shutdown()
     }
 
+    /// Admission and expiry: a request that would wait longer than the timeout at the workers'
+    /// recent speed is refused at once (nothing is known before the first batch: admitted), and a
+    /// queued request is expired by the worker itself once it has outlived the timeout, whether
+    /// or not its own timer has fired.
+    func testRequestsThatCannotFinishInTimeAreShedOrExpiredNotRun() {
+        let timeout = Duration.seconds(30)
+        XCTAssertFalse(Batcher.wouldTimeOut(queued: 10_000, secondsPerImage: 0, workers: 1, timeout: timeout))
+        XCTAssertFalse(Batcher.wouldTimeOut(queued: 299, secondsPerImage: 0.1, workers: 1, timeout: timeout))  // 30.0 s
+        XCTAssertTrue(Batcher.wouldTimeOut(queued: 300, secondsPerImage: 0.1, workers: 1, timeout: timeout))   // 30.1 s
+        XCTAssertFalse(Batcher.wouldTimeOut(queued: 300, secondsPerImage: 0.1, workers: 2, timeout: timeout))
+        let now = ContinuousClock.now
+        XCTAssertTrue(Batcher.hasExpired(enqueued: now - .seconds(31), now: now, timeout: timeout))
+        XCTAssertTrue(Batcher.hasExpired(enqueued: now - timeout, now: now, timeout: timeout))
+        XCTAssertFalse(Batcher.hasExpired(enqueued: now - .seconds(29), now: now, timeout: timeout))
+        XCTAssertFalse(Batcher.hasExpired(enqueued: now - .seconds(3600), now: now, timeout: nil))
+    }
+
     func testACancelledRequestLeavesTheQueue() async throws {
         let gate = BatchGate()
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)
