@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 import ViTServing
@@ -56,8 +57,10 @@ public struct InferenceServer: Sendable {
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware(factory: Self.metricsFactory(registry: registry)))
         Routes(services: services, configuration: configuration, registry: registry).register(on: router)
+        let idle = configuration.idleTimeout.map { TimeAmount.nanoseconds(Int64($0 / .nanoseconds(1))) }
         return Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                     serverName: configuration.serverName),
             services: services.map { $0 as any Service },

@@ -12,14 +12,19 @@ public struct ServerConfiguration: Sendable {
     public var defaultTop: Int
     /// The `Server` response header, if any.
     public var serverName: String?
+    /// A connection from which nothing has been read for this long is closed: an idle keep-alive
+    /// connection, and a client that stopped sending in the middle of its headers or its body (which
+    /// would otherwise hold the connection, and a graceful shutdown, forever). `nil`: never.
+    public var idleTimeout: Duration?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20, defaultTop: Int = 5,
-                serverName: String? = "vit-serve") {
+                serverName: String? = "vit-serve", idleTimeout: Duration? = .seconds(30)) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.defaultTop = defaultTop
         self.serverName = serverName
+        self.idleTimeout = idleTimeout
     }
 }

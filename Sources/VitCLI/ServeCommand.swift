@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body, in bytes.")
     var maxBodyBytes = 16 << 20
 
+    @Option(name: .long, help: "Seconds a connection may send nothing (idle keep-alive, or stalled mid-request) before it is closed (0: never).")
+    var idleTimeout: Double = 30
+
     @Option(name: .long, help: "Largest image, in pixels (decompression-bomb guard).")
     var maxPixels = ImageDecoder.defaultMaximumPixels
 
@@ -87,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxWaitMs >= 0, maxWaitMs.isFinite else { throw ValidationError("--max-wait-ms must be at least 0") }
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
         guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1") }
+        guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -124,7 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             server = try InferenceServer(
                 services: services,
-                configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes),
+                configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes,
+                                                   idleTimeout: idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil),
                 metrics: registry)
         } catch {
             failImages(message: error.description)

@@ -183,6 +183,25 @@ final class HTTPServerTests: XCTestCase {
         try await server.stop()
     }
 
+    /// A client that stops sending mid-headers or mid-body, or keeps an idle connection, is cut
+    /// off after the idle timeout (1 s here) instead of holding the connection forever; a
+    /// connection that is used goes on working.
+    func testStalledAndIdleConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        let server = try await startTwoModelServer(server: ServerConfiguration(port: 0, idleTimeout: .seconds(1)))
+        let partial = ["POST /v1/classify HTTP/1.1\r\nHost: x\r\n",  // headers never finished
+                       "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n" + String(repeating: "x", count: 100),
+                       ""]  // connected, nothing sent
+        for request in partial {
+            let started = Date()
+            let closed = try TestHTTPClient.closedByServer(port: server.port, sending: Data(request.utf8), within: 20)
+            XCTAssertTrue(closed, "a stalled connection (\(request.prefix(40))…) stayed open 20 s")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        }
+        let health = try await TestHTTPClient.send(port: server.port, "GET", "/healthz")
+        XCTAssertEqual(health.status, 200)
+        try await server.stop()
+    }
+
     func testGracefulShutdownAnswersTheRequestsInFlight() async throws {
         let gate = BatchGate()
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)

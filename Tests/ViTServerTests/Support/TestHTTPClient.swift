@@ -51,6 +51,23 @@ enum TestHTTPClient {
     }
 
     /// True if a TCP connection to the port is refused (nothing listens there any more).
+    /// Connects, sends `bytes` and waits up to `seconds` for the server to close the connection
+    /// (end of file, or a reset) without answering it; false if it is still open then.
+    static func closedByServer(port: Int, sending bytes: Data, within seconds: Int) throws -> Bool {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        if !bytes.isEmpty { try write(fd, bytes) }
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+            // Bytes before the close (an error answer such as 408) are fine: keep reading.
+        }
+    }
+
     static func isRefused(port: Int) -> Bool {
         guard let fd = try? connect(port: port) else { return true }
         close(fd)
