@@ -18,9 +18,12 @@ public struct DownloadLimits: Sendable, Equatable {
     /// at least 1 KiB/s over every minute.
     public static let standard = DownloadLimits(connectTimeout: 60, deadline: 3600, minimumBytesPerSecond: 1024, rateWindow: 60)
 
+    /// The environment variable that sets ``deadline`` (seconds).
     public static let deadlineVariable = "VIT_DOWNLOAD_DEADLINE"
+    /// The environment variable that sets ``minimumBytesPerSecond``.
     public static let minimumRateVariable = "VIT_DOWNLOAD_MIN_RATE"
 
+    /// Limits with these values, each in seconds or bytes per second.
     public init(connectTimeout: Int, deadline: Int, minimumBytesPerSecond: Int, rateWindow: Int) {
         self.connectTimeout = connectTimeout
         self.deadline = deadline
