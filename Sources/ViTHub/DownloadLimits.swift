@@ -33,7 +33,7 @@ public struct DownloadLimits: Sendable, Equatable {
 
     /// ``standard`` with `VIT_DOWNLOAD_DEADLINE` (seconds) and `VIT_DOWNLOAD_MIN_RATE` (bytes per
     /// second) applied when set.
-    /// - Throws: ``EngineError/invalidSetting(name:reason:)`` naming the variable, for a value
+    /// - Throws: `EngineError.invalidSetting(name:reason:)` naming the variable, for a value
     ///   that is not a positive whole number (never silently the default instead).
     public static func fromEnvironment(_ environment: [String: String]) throws(EngineError) -> DownloadLimits {
         var limits = standard
