@@ -22,14 +22,21 @@ static struct {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void load_curl(void) {
+#if defined(__APPLE__)
+    // macOS ships libcurl with the system (untested here).
+    void *library = dlopen("/usr/lib/libcurl.4.dylib", RTLD_NOW | RTLD_LOCAL);
+#define VIT_CURL_NAME "libcurl.4.dylib"
+#else
     void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+#define VIT_CURL_NAME "libcurl.so.4"
+#endif
     if (!library) {
-        curl.failure = "libcurl.so.4 is not installed (Debian: apt-get install libcurl4)";
+        curl.failure = VIT_CURL_NAME " is not installed (Debian: apt-get install libcurl4)";
         return;
     }
 #define RESOLVE(field, name)                                                   \
     if (!(curl.field = (__typeof__(curl.field))dlsym(library, name))) {        \
-        curl.failure = "libcurl.so.4 lacks " name;                            \
+        curl.failure = VIT_CURL_NAME " lacks " name;                            \
         return;                                                                \
     }
     RESOLVE(global_init, "curl_global_init")
