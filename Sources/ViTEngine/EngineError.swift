@@ -44,6 +44,9 @@ public enum EngineError: Error, Equatable, Sendable {
     case checksumMismatch(path: String, expected: String, found: String)
     /// The kernel instruction set asked for (`VIT_ISA`, `--isa`) names no tier or cannot run on this CPU.
     case kernelISA(KernelISAError)
+    /// A tensor's values cannot be used: a NaN or infinity, or a negative BatchNorm variance
+    /// (`reason` names the element).
+    case invalidWeightValue(tensor: String, path: String, reason: String)
     /// A setting (an environment variable such as `VIT_DOWNLOAD_DEADLINE`, or an option) has a
     /// value that cannot be used; it is refused, never replaced by a default.
     case invalidSetting(name: String, reason: String)
@@ -52,6 +55,8 @@ public enum EngineError: Error, Equatable, Sendable {
 extension EngineError: CustomStringConvertible, LocalizedError {
     public var description: String {
         switch self {
+        case let .invalidWeightValue(tensor, path, reason):
+            return "'\(path)': tensor '\(tensor)': \(reason)"
         case let .invalidSetting(name, reason):
             return "\(name): \(reason)"
         case let .fileUnreadable(path, reason):

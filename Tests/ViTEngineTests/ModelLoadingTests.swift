@@ -129,6 +129,30 @@ final class ModelLoadingTests: XCTestCase {
         }
     }
 
+    /// A NaN or infinity in any weight, or a negative BatchNorm variance, is refused by tensor
+    /// and element: PyTorch would propagate it, the engine's folded layers would not, so the
+    /// logits would differ silently. (Half precision stores infinities and NaN too.)
+    func testNonFiniteWeightsAndNegativeVariancesAreRefused() throws {
+        let path = directory.appendingPathComponent("w.safetensors").path
+        let cases: [(String, Int, Float, String)] = [
+            ("head.linear.weight", 7, .nan, "element 7 is nan; weights must be finite"),
+            ("head.linear.bias", 0, .infinity, "element 0 is inf; weights must be finite"),
+            ("patch_embed.conv1.conv.weight", 3, -.infinity, "element 3 is -inf; weights must be finite"),
+            ("head.bn.running_var", 5, -1, "element 5 is -1.0; a BatchNorm variance cannot be negative"),
+        ]
+        for dtype in ["F32", "F16"] {
+            for (name, index, value, reason) in cases {
+                var tensors = weights()
+                let t = try XCTUnwrap(tensors.firstIndex { $0.name == name }, name)
+                tensors[t].values[index] = value
+                assertError(try load(tensors, dtype: dtype)) { e in
+                    XCTAssertEqual(e, .invalidWeightValue(tensor: name, path: path, reason: reason), dtype)
+                }
+            }
+        }
+        XCTAssertNoThrow(try load(weights()))
+    }
+
     func testHalfAndBFloat16FilesLoad() throws {
         let input = Tensor(shape: [1, 3, 48, 80], values: Fixtures.manifest.generator.input(shape: [1, 3, 48, 80], seed: 5))
         let full = try load(weights()).predict(input).logits.values

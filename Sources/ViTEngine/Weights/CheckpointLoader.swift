@@ -72,11 +72,28 @@ final class CheckpointTensors {
             return [Float](repeating: name.hasSuffix("running_var") ? 1 : 0, count: count)
         }
         do {
-            return try file.floats(key)
+            let values = try file.floats(key)
+            if firstError == nil, let problem = Self.valueProblem(values, name: name) {
+                firstError = .invalidWeightValue(tensor: key, path: path, reason: problem)
+            }
+            return values
         } catch {
             firstError = firstError ?? error
             return [Float](repeating: 0, count: count)
         }
+    }
+
+    /// What makes a tensor's values unusable, if anything: a NaN or an infinity anywhere (a
+    /// corrupt or diverged checkpoint: the engine's logits would silently differ from PyTorch's,
+    /// which propagates them), or a negative BatchNorm variance (no square root).
+    static func valueProblem(_ values: [Float], name: String) -> String? {
+        if !values.allSatisfy(\.isFinite), let index = values.firstIndex(where: { !$0.isFinite }) {
+            return "element \(index) is \(values[index]); weights must be finite"
+        }
+        if name.hasSuffix("running_var"), let index = values.firstIndex(where: { $0 < 0 }) {
+            return "element \(index) is \(values[index]); a BatchNorm variance cannot be negative"
+        }
+        return nil
     }
 
     /// The shape of a tensor of the spec (the spec's shape, which the file's matched).
