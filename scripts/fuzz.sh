@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (libFuzzer with AddressSanitizer, from the Swift toolchain) of what a
+# user or a client hands the engine: weights files (safetensors; PyTorch zip + pickle; format
+# detection; the loader with every tensor decoded) and uploaded images (JPEG, PNG, preprocessing).
+# Builds the Fuzz/ package, seeds each target with the test fixtures, runs each for SECONDS, and
+# fails if libFuzzer reports a crash, a sanitizer error, a timeout (10 s an input) or more than
+# 2 GB of memory; a finding is kept under $OUT/findings/<target>/ to replay:
+#   $BUILD/debug/FuzzWeights <file>
+#   bash scripts/fuzz.sh [SECONDS]        (default 60 per target)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+seconds="${1:-60}"
+out="${TMPDIR:-/tmp}/vit-fuzz"
+build="$out/build"
+mkdir -p "$out"
+swift build --package-path "$root/Fuzz" --scratch-path "$build" \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address 2>&1 \
+  | grep -v "Cannot export local symbol" || true
+bin="$build/debug"
+[ -x "$bin/FuzzWeights" ] && [ -x "$bin/FuzzImages" ] || { echo "fuzz.sh: the fuzz targets did not build" >&2; exit 1; }
+
+# Seeds: the fixtures (kept between runs with what the fuzzer found), and a small safetensors file.
+mkdir -p "$out/corpus/weights" "$out/corpus/images"
+cp "$root"/Tests/ViTEngineTests/Fixtures/pth/tiny_timm.pth "$root"/Tests/ViTEngineTests/Fixtures/pth/tiny_timm_zip64.pth \
+   "$root"/Tests/ViTEngineTests/Fixtures/pth/evil_os_system.pth "$out/corpus/weights/"
+header='{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[1,2],"data_offsets":[8,12]}}'
+while [ $(( ${#header} % 8 )) -ne 0 ]; do header="$header "; done
+{ printf "$(printf '\\x%02x' $(( ${#header} & 255 )) $(( ${#header} >> 8 )) 0 0 0 0 0 0)"; printf '%s' "$header"; head -c 12 /dev/zero; } \
+  > "$out/corpus/weights/small.safetensors"
+for image in bilevel.png gray16.png palette4_interlaced.png ycck.jpg gray.jpg chelsea.jpg; do
+  cp "$root/Tests/ViTImagesTests/Fixtures/$image" "$out/corpus/images/"
+done
+
+status=0
+for target in FuzzWeights:weights FuzzImages:images; do
+  name="${target%%:*}" corpus="$out/corpus/${target##*:}"
+  findings="$out/findings/$name"
+  mkdir -p "$findings"
+  echo "== $name, $seconds s"
+  if ! "$bin/$name" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
+        -artifact_prefix="$findings/" -print_final_stats=1 2> "$out/$name.log"; then
+    status=1
+    echo "fuzz.sh: $name found a problem; see $out/$name.log and $findings/" >&2
+  fi
+  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^Done" "$out/$name.log" || true
+done
+exit $status
