@@ -22,6 +22,8 @@ let package = Package(
         // Hummingbird's default traits add swift-configuration (config-file support), unused here.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        // NIOHTTPTypes: the request and response parts a server-side channel handler sees (as Hummingbird's).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         // `swift package generate-documentation` (scripts/docs.sh): DocC for every library product.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -111,6 +113,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

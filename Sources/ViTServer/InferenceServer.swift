@@ -57,10 +57,15 @@ public struct InferenceServer: Sendable {
         let router = Router()
         router.add(middleware: HTTPMetricsMiddleware(factory: Self.metricsFactory(registry: registry)))
         Routes(services: services, configuration: configuration, registry: registry).register(on: router)
-        let idle = configuration.idleTimeout.map { TimeAmount.nanoseconds(Int64($0 / .nanoseconds(1))) }
+        func nanoseconds(_ duration: Duration) -> TimeAmount { .nanoseconds(Int64(duration / .nanoseconds(1))) }
+        let idle = configuration.idleTimeout.map(nanoseconds)
+        let deadline = configuration.requestReadTimeout.map(nanoseconds)
+        let handlers: @Sendable () -> [any RemovableChannelHandler] = {
+            deadline.map { [RequestReadDeadline(limit: $0)] } ?? []
+        }
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: idle)),
+            server: .http1(configuration: .init(additionalChannelHandlers: handlers(), idleTimeout: idle)),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                     serverName: configuration.serverName),
             services: services.map { $0 as any Service },

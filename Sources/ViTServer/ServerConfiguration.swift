@@ -16,15 +16,21 @@ public struct ServerConfiguration: Sendable {
     /// connection, and a client that stopped sending in the middle of its headers or its body (which
     /// would otherwise hold the connection, and a graceful shutdown, forever). `nil`: never.
     public var idleTimeout: Duration?
+    /// A request must have arrived whole (headers and body) within this long of the connection
+    /// opening or of the previous response, or the connection is closed: a client trickling bytes
+    /// (slowloris) is never idle, so only a deadline ends it. `nil`: no deadline.
+    public var requestReadTimeout: Duration?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20, defaultTop: Int = 5,
-                serverName: String? = "vit-serve", idleTimeout: Duration? = .seconds(30)) {
+                serverName: String? = "vit-serve", idleTimeout: Duration? = .seconds(30),
+                requestReadTimeout: Duration? = .seconds(60)) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.defaultTop = defaultTop
         self.serverName = serverName
         self.idleTimeout = idleTimeout
+        self.requestReadTimeout = requestReadTimeout
     }
 }

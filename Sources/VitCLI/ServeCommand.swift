@@ -60,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a connection may send nothing (idle keep-alive, or stalled mid-request) before it is closed (0: never).")
     var idleTimeout: Double = 30
 
+    @Option(name: .long, help: "Seconds within which a request must arrive whole, from the connection's start or the previous response (0: no limit).")
+    var requestReadTimeout: Double = 60
+
     @Option(name: .long, help: "Largest image, in pixels (decompression-bomb guard).")
     var maxPixels = ImageDecoder.defaultMaximumPixels
 
@@ -91,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
         guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
+        guard requestReadTimeout >= 0, requestReadTimeout.isFinite else {
+            throw ValidationError("--request-read-timeout must be 0 (no limit) or positive")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -129,7 +135,9 @@ struct ServeCommand: AsyncParsableCommand {
             server = try InferenceServer(
                 services: services,
                 configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes,
-                                                   idleTimeout: idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil),
+                                                   idleTimeout: idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil,
+                                                   requestReadTimeout: requestReadTimeout > 0
+                                                       ? .milliseconds(Int(requestReadTimeout * 1000)) : nil),
                 metrics: registry)
         } catch {
             failImages(message: error.description)

@@ -202,6 +202,24 @@ final class HTTPServerTests: XCTestCase {
         try await server.stop()
     }
 
+    /// A slowloris client (a byte every 0.2 s, so never idle for the 5-s idle timeout) is cut off
+    /// once its request has not arrived whole within the 1-s read deadline; a request sent at
+    /// once, and the next one on the same server, are unaffected.
+    func testATricklingClientIsCutAtTheRequestReadDeadline() async throws {
+        let server = try await startTwoModelServer(server: ServerConfiguration(port: 0, idleTimeout: .seconds(5),
+                                                                               requestReadTimeout: .seconds(1)))
+        let headers = Data("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: \(String(repeating: "p", count: 200))\r\n\r\n".utf8)
+        let started = Date()
+        let closed = try TestHTTPClient.closedWhileTrickling(port: server.port, headers, interval: 0.2, within: 20)
+        XCTAssertTrue(closed, "a trickling client held its connection 20 s")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 8)
+        for _ in 0..<2 {
+            let health = try await TestHTTPClient.send(port: server.port, "GET", "/healthz")
+            XCTAssertEqual(health.status, 200)
+        }
+        try await server.stop()
+    }
+
     func testGracefulShutdownAnswersTheRequestsInFlight() async throws {
         let gate = BatchGate()
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)

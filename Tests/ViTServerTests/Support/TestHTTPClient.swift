@@ -68,6 +68,27 @@ enum TestHTTPClient {
         }
     }
 
+    /// Connects and sends `bytes` one at a time, `interval` seconds apart (a slowloris client),
+    /// until the server closes the connection (true) or `seconds` pass (false).
+    static func closedWhileTrickling(port: Int, _ bytes: Data, interval: Double, within seconds: Double) throws -> Bool {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        let start = Date()
+        var index = bytes.startIndex
+        var probe = [UInt8](repeating: 0, count: 4096)
+        while Date().timeIntervalSince(start) < seconds {
+            if index < bytes.endIndex {
+                var byte = bytes[index]
+                if Glibc.send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) < 0 { return true }
+                index += 1
+            }
+            let count = recv(fd, &probe, probe.count, Int32(MSG_DONTWAIT))
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            usleep(UInt32(interval * 1_000_000))
+        }
+        return false
+    }
+
     static func isRefused(port: Int) -> Bool {
         guard let fd = try? connect(port: port) else { return true }
         close(fd)
