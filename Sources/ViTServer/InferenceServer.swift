@@ -60,8 +60,9 @@ public struct InferenceServer: Sendable {
         func nanoseconds(_ duration: Duration) -> TimeAmount { .nanoseconds(Int64(duration / .nanoseconds(1))) }
         let idle = configuration.idleTimeout.map(nanoseconds)
         let deadline = configuration.requestReadTimeout.map(nanoseconds)
+        let connections = configuration.maxConnections.map { ConnectionLimit(maximum: $0) }
         let handlers: @Sendable () -> [any RemovableChannelHandler] = {
-            deadline.map { [RequestReadDeadline(limit: $0)] } ?? []
+            (connections.map { [$0.makeHandler()] } ?? []) + (deadline.map { [RequestReadDeadline(limit: $0)] } ?? [])
         }
         return Application(
             router: router,

@@ -20,11 +20,13 @@ public struct ServerConfiguration: Sendable {
     /// opening or of the previous response, or the connection is closed: a client trickling bytes
     /// (slowloris) is never idle, so only a deadline ends it. `nil`: no deadline.
     public var requestReadTimeout: Duration?
+    /// Connections held at once; one beyond it is closed as it opens. `nil`: no cap.
+    public var maxConnections: Int?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20, defaultTop: Int = 5,
                 serverName: String? = "vit-serve", idleTimeout: Duration? = .seconds(30),
-                requestReadTimeout: Duration? = .seconds(60)) {
+                requestReadTimeout: Duration? = .seconds(60), maxConnections: Int? = 1024) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
@@ -32,5 +34,6 @@ public struct ServerConfiguration: Sendable {
         self.serverName = serverName
         self.idleTimeout = idleTimeout
         self.requestReadTimeout = requestReadTimeout
+        self.maxConnections = maxConnections
     }
 }

@@ -220,6 +220,23 @@ final class HTTPServerTests: XCTestCase {
         try await server.stop()
     }
 
+    /// Beyond `maxConnections` (2 here) a new connection is closed as it opens; the ones held
+    /// stay open, and once one of them goes a new client is served again.
+    func testConnectionsBeyondTheCapAreClosedAtOnce() async throws {
+        let server = try await startTwoModelServer(server: ServerConfiguration(port: 0, idleTimeout: .seconds(30),
+                                                                               requestReadTimeout: .seconds(30), maxConnections: 2))
+        let held = try (0..<2).map { _ in try TestHTTPClient.openConnection(port: server.port) }
+        try await Task.sleep(for: .milliseconds(300))  // both counted
+        XCTAssertTrue(try TestHTTPClient.closedByServer(port: server.port, sending: Data(), within: 5), "a third connection was held")
+        for fd in held { XCTAssertFalse(TestHTTPClient.isClosed(fd), "a connection within the cap was closed") }
+        close(held[0])
+        try await Task.sleep(for: .milliseconds(300))  // released
+        let health = try await TestHTTPClient.send(port: server.port, "GET", "/healthz")
+        XCTAssertEqual(health.status, 200)
+        close(held[1])
+        try await server.stop()
+    }
+
     func testGracefulShutdownAnswersTheRequestsInFlight() async throws {
         let gate = BatchGate()
         let service = try Fixtures.service(ServingConfiguration(maxBatchSize: 1), gate: gate)

@@ -89,6 +89,16 @@ enum TestHTTPClient {
         return false
     }
 
+    /// A connection left open for the caller to close.
+    static func openConnection(port: Int) throws -> Int32 { try connect(port: port) }
+
+    /// Whether the server has closed `fd` (end of file or an error on a read that does not wait).
+    static func isClosed(_ fd: Int32) -> Bool {
+        var probe = [UInt8](repeating: 0, count: 16)
+        let count = recv(fd, &probe, probe.count, Int32(MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
     static func isRefused(port: Int) -> Bool {
         guard let fd = try? connect(port: port) else { return true }
         close(fd)
