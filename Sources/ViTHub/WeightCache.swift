@@ -146,8 +146,10 @@ public struct WeightCache: Sendable {
             let problem = error.description.replacingOccurrences(of: "'\(partial)'", with: "it")
             throw failed("the downloaded file (\(file.bytes) bytes) is not a usable \(model.name) checkpoint: \(problem)")
         }
-        // Record the digest first: the weights' final name is the last thing to appear.
-        let record = Data("\(file.sha256)  \(name)\n\(url.absoluteString)\n".utf8)
+        // Record the digest first: the weights' final name is the last thing to appear. The
+        // file's size and modification time as verified go with it (rename keeps both), so a use
+        // of the unchanged file need not parse it again.
+        let record = Data("\(file.sha256)  \(name)\n\(url.absoluteString)\n\(Self.stamp(partial) ?? "")\n".utf8)
         guard FileManager.default.createFile(atPath: partial + ".sha256", contents: record),
               rename(partial + ".sha256", final + ".sha256") == 0, rename(partial, final) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -158,24 +160,34 @@ public struct WeightCache: Sendable {
         return CachedWeights(path: final, sha256: file.sha256, downloaded: true)
     }
 
-    /// The entry at `path` if it is present (and has the expected digest when one is given).
-    /// The cache entry at `path` if there is one, checked again on every use: its digest when one
-    /// is expected, and always that it still parses with every tensor of the model by name and
-    /// shape (no tensor data read), so a file damaged or replaced after the download is not
-    /// handed out as verified.
+    /// The cache entry at `path` if there is one, checked again on use: its digest when one is
+    /// expected, and — unless it is the very file verified at download (same size and
+    /// modification time as recorded then) — that it still parses with every tensor of the
+    /// model by name and shape (no tensor data read), so a file damaged, replaced or placed by
+    /// hand is not handed out as verified.
     private func cached(_ path: String, model: ModelInfo, expected: String?) throws(EngineError) -> CachedWeights? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do {
-            try Model.checkWeightsLayout(WeightsFile.open(path: path), for: model)
-        } catch {
-            throw .invalidCheckpoint(path: path, reason: "the cached file is not a usable \(model.name) checkpoint any more "
-                                     + "(\(error.description)); delete it to download it again")
+        let record = (try? String(contentsOfFile: path + ".sha256", encoding: .utf8))?.split(separator: "\n") ?? []
+        if record.count < 3 || Self.stamp(path).map({ $0 != record[2] }) ?? true {
+            do {
+                try Model.checkWeightsLayout(WeightsFile.open(path: path), for: model)
+            } catch {
+                throw .invalidCheckpoint(path: path, reason: "the cached file is not a usable \(model.name) checkpoint any more "
+                                         + "(\(error.description)); delete it to download it again")
+            }
         }
-        let recorded = (try? String(contentsOfFile: path + ".sha256", encoding: .utf8))?.split(separator: " ").first.map(String.init)
+        let recorded = record.first?.split(separator: " ").first.map(String.init)
         guard let expected else { return CachedWeights(path: path, sha256: recorded, downloaded: false) }
         let found = try SHA256.hexDigest(ofFile: path)
         guard found == expected else { throw .checksumMismatch(path: path, expected: expected, found: found) }
         return CachedWeights(path: path, sha256: found, downloaded: false)
+    }
+
+    /// The file's size and modification time, as one comparable line.
+    private static func stamp(_ path: String) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? NSNumber, let modified = attributes[.modificationDate] as? Date else { return nil }
+        return "verified \(size) \(modified.timeIntervalSince1970)"
     }
 
     /// Partial downloads left by processes that died: only the lock holder can be downloading.
