@@ -177,7 +177,6 @@ struct HeaderJSONParser {
     /// A string, its escapes decoded (surrogate pairs joined; a lone surrogate is an error).
     private mutating func string() throws(Failure) -> String {
         position += 1  // "
-        var scalars = String.UnicodeScalarView()
         var run = position  // start of the current stretch of plain bytes
         var text = ""
         func flush(_ end: Int) { text += String(decoding: bytes[run..<end], as: UTF8.self) }
@@ -218,9 +217,7 @@ struct HeaderJSONParser {
                 } else if (0xDC00...0xDFFF).contains(code) {
                     throw failure("a low surrogate without its high surrogate")
                 }
-                scalars = String.UnicodeScalarView()
-                scalars.append(Unicode.Scalar(UInt32(code))!)
-                text += String(scalars)
+                text.unicodeScalars.append(Unicode.Scalar(UInt32(code))!)
             default: throw failure("invalid escape '\\\(Unicode.Scalar(escape))'")
             }
             run = position
