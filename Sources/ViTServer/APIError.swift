@@ -14,13 +14,17 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     public var message: String
     /// Seconds after which a retry may succeed (sent as `Retry-After`), for 503 answers.
     public var retryAfterSeconds: Int?
+    /// The methods the path accepts (sent as `Allow`), for 405 answers.
+    public var allowedMethods: [HTTPRequest.Method]
 
     /// Creates an error answer.
-    public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfterSeconds: Int? = nil) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfterSeconds: Int? = nil,
+                allowedMethods: [HTTPRequest.Method] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
+        self.allowedMethods = allowedMethods
     }
 
     private struct Body: Encodable {
@@ -33,11 +37,24 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
 
     /// The JSON response (Hummingbird calls this for a thrown error).
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONBody.response(Body(error: .init(code: code, message: message)), status: status)
+        var response = Response(status: status, headers: [.contentType: "application/json"],
+                                body: ResponseBody(byteBuffer: jsonBody()))
         if let retryAfterSeconds {
             response.headers[.retryAfter] = String(retryAfterSeconds)
         }
+        if !allowedMethods.isEmpty {
+            response.headers[.allow] = allowedMethods.map(\.rawValue).joined(separator: ", ")
+        }
         return response
+    }
+
+    /// `{"error": {"code": …, "message": …}}`.
+    func jsonBody() -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Two strings always encode.
+        let data = (try? encoder.encode(Body(error: .init(code: code, message: message)))) ?? Data("{}".utf8)
+        return ByteBuffer(bytes: data)
     }
 }
 

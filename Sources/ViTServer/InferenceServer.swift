@@ -15,9 +15,11 @@ import ViTServing
 /// | `GET /healthz` | `{"status": "ok"}` while serving |
 /// | `GET /metrics` | Prometheus text: requests by endpoint and status, latency, batch sizes, queue depth |
 ///
-/// Errors are JSON (`{"error": {"code", "message"}}`, see ``APIError``): 400 for a bad body or
-/// parameter, 404 for an unknown model, 413 for a body or image above the limits, 415 for a
-/// format other than JPEG/PNG, 503 with `Retry-After` when a queue is full or a request times out.
+/// Errors are JSON (`{"error": {"code", "message"}}`, see ``APIError``): 400 for a bad body,
+/// parameter or request, 404 for an unknown model or path, 405 with `Allow` for a wrong method,
+/// 413 for a body or image above the limits, 415 for a format other than JPEG/PNG, 431 for headers
+/// above the limit, 503 with `Retry-After` when a queue is full or a request times out. An
+/// HTTP/1.0 request is answered in HTTP/1.0 and its connection closed unless it asked to keep it.
 ///
 /// ```swift
 /// let registry = PrometheusCollectorRegistry()
@@ -54,7 +56,7 @@ public struct InferenceServer: Sendable {
     public func makeApplication(logger: Logger = Logger(label: "vit.serve"),
                                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in })
         -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: HTTPMetricsMiddleware(factory: Self.metricsFactory(registry: registry)))
         Routes(services: services, configuration: configuration, registry: registry).register(on: router)
         func nanoseconds(_ duration: Duration) -> TimeAmount { .nanoseconds(Int64(duration / .nanoseconds(1))) }
@@ -66,7 +68,7 @@ public struct InferenceServer: Sendable {
         }
         return Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: handlers(), idleTimeout: idle)),
+            server: .versionAwareHTTP1(configuration: .init(additionalChannelHandlers: handlers(), idleTimeout: idle)),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
                                                     serverName: configuration.serverName),
             services: services.map { $0 as any Service },

@@ -8,7 +8,16 @@ struct Routes: Sendable {
     let configuration: ServerConfiguration
     let registry: PrometheusCollectorRegistry
 
+    /// The paths served and the methods each accepts (HEAD wherever GET is: Hummingbird answers
+    /// it from the GET route). A request for another path is a JSON 404; another method on one of
+    /// these paths is a JSON 405 with `Allow`.
+    static let methodsByPath: [String: [HTTPRequest.Method]] = [
+        "/v1/classify": [.post], "/v1/embed": [.post],
+        "/v1/models": [.get, .head], "/healthz": [.get, .head], "/metrics": [.get, .head],
+    ]
+
     func register(on router: Router<BasicRequestContext>) {
+        router.add(middleware: UnmatchedRoutes(methodsByPath: Self.methodsByPath))
         router.post("/v1/classify") { request, _ in try await classify(request) }
         router.post("/v1/embed") { request, _ in try await embed(request) }
         router.get("/v1/models") { _, _ in models() }

@@ -183,6 +183,55 @@ final class HTTPServerTests: XCTestCase {
         try await server.stop()
     }
 
+    /// Unknown paths and wrong methods get JSON errors (405 with `Allow`), HEAD works where GET
+    /// does, headers above the limit get a JSON 431 and the connection closes, and an HTTP/1.0
+    /// request is answered in HTTP/1.0 and its connection closed unless it asked to keep it.
+    func testHTTPConventions() async throws {
+        let server = try await startTwoModelServer()
+        let unknown = try await server.send("GET", "/v2/classify")
+        XCTAssertEqual(unknown.status, 404, unknown.text)
+        XCTAssertEqual(unknown.errorCode, "not_found")
+        XCTAssertEqual(unknown.headers["content-type"], "application/json")
+        let wrongMethod = try await server.send("GET", "/v1/classify")
+        XCTAssertEqual(wrongMethod.status, 405, wrongMethod.text)
+        XCTAssertEqual(wrongMethod.errorCode, "method_not_allowed")
+        XCTAssertEqual(wrongMethod.headers["allow"], "POST")
+        let deleteModels = try await server.send("DELETE", "/v1/models")
+        XCTAssertEqual(deleteModels.status, 405, deleteModels.text)
+        XCTAssertEqual(deleteModels.headers["allow"], "GET, HEAD")
+        let head = try TestHTTPClient.rawExchange(port: server.port, Data("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        XCTAssertEqual(head.reply.status, 200)
+        XCTAssertTrue(head.reply.body.isEmpty)
+
+        let huge = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "b", count: 100_000))\r\n\r\n"
+        let tooLarge = try TestHTTPClient.rawExchange(port: server.port, Data(huge.utf8))
+        XCTAssertEqual(tooLarge.reply.status, 431, tooLarge.reply.text)
+        XCTAssertEqual(tooLarge.reply.errorCode, "headers_too_large")
+        XCTAssertEqual(tooLarge.reply.headers["content-type"], "application/json")
+        XCTAssertTrue(tooLarge.closed, "the connection stayed open after a request that could not be parsed")
+        let garbage = try TestHTTPClient.rawExchange(port: server.port, Data("HELLO\u{1} there\r\n\r\n".utf8))
+        XCTAssertEqual(garbage.reply.status, 400, garbage.reply.text)
+        XCTAssertEqual(garbage.reply.errorCode, "malformed_request")
+        XCTAssertTrue(garbage.closed)
+
+        let http10 = try TestHTTPClient.rawExchange(port: server.port, Data("GET /healthz HTTP/1.0\r\n\r\n".utf8))
+        XCTAssertEqual(http10.statusLine, "HTTP/1.0 200 OK")
+        XCTAssertEqual(http10.reply.headers["connection"], "close")
+        XCTAssertTrue(http10.closed, "an HTTP/1.0 connection was left open")
+        let kept = try TestHTTPClient.rawExchange(port: server.port, Data("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".utf8),
+                                                  closedWithin: 1)
+        XCTAssertEqual(kept.statusLine, "HTTP/1.0 200 OK")
+        XCTAssertEqual(kept.reply.headers["connection"], "keep-alive")
+        XCTAssertFalse(kept.closed, "an HTTP/1.0 keep-alive connection was closed")
+        let closing = try TestHTTPClient.rawExchange(port: server.port, Data("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n".utf8))
+        XCTAssertEqual(closing.statusLine, "HTTP/1.1 200 OK")
+        XCTAssertEqual(closing.reply.headers["connection"], "close")
+        XCTAssertTrue(closing.closed)
+        let health = try await server.send("GET", "/healthz")
+        XCTAssertEqual(health.status, 200)
+        try await server.stop()
+    }
+
     /// A client that stops sending mid-headers or mid-body, or keeps an idle connection, is cut
     /// off after the idle timeout (1 s here) instead of holding the connection forever; a
     /// connection that is used goes on working.

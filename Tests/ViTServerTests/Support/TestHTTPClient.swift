@@ -68,6 +68,28 @@ enum TestHTTPClient {
         }
     }
 
+    /// Sends `bytes` exactly as given (any version, any header) and reads one answer: its status
+    /// line, the reply, and whether the server then closed the connection within `seconds`.
+    static func rawExchange(port: Int, _ bytes: Data, closedWithin seconds: Int = 5) throws
+        -> (statusLine: String, reply: HTTPReply, closed: Bool) {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        try write(fd, bytes)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // A HEAD answer has a Content-Length but no body.
+        let (statusLine, reply) = try readReply(fd, bodyless: bytes.starts(with: Data("HEAD ".utf8)))
+        var probe = [UInt8](repeating: 0, count: 4096)
+        var closed = false
+        while true {
+            let count = read(fd, &probe, probe.count)
+            if count > 0 { continue }
+            closed = count == 0 || errno == ECONNRESET
+            break
+        }
+        return (statusLine, reply, closed)
+    }
+
     /// Connects and sends `bytes` one at a time, `interval` seconds apart (a slowloris client),
     /// until the server closes the connection (true) or `seconds` pass (false).
     static func closedWhileTrickling(port: Int, _ bytes: Data, interval: Double, within seconds: Double) throws -> Bool {
@@ -154,7 +176,7 @@ enum TestHTTPClient {
             payload += Data("0\r\n\r\n".utf8)
         }
         try write(fd, Data((head + "\r\n").utf8) + payload)
-        return try readReply(fd)
+        return try readReply(fd).reply
     }
 
     private static func write(_ fd: Int32, _ data: Data) throws {
@@ -168,13 +190,14 @@ enum TestHTTPClient {
         }
     }
 
-    private static func readReply(_ fd: Int32) throws -> HTTPReply {
+    private static func readReply(_ fd: Int32, bodyless: Bool = false) throws -> (statusLine: String, reply: HTTPReply) {
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
         let separator = Data("\r\n\r\n".utf8)
         var headEnd: Range<Data.Index>?
         var expected: Int?
         var reply = HTTPReply(status: 0, headers: [:], body: Data())
+        var statusLine = ""
         while true {
             if headEnd == nil, let range = received.range(of: separator) {
                 headEnd = range
@@ -184,15 +207,16 @@ enum TestHTTPClient {
                     throw Failure(description: "bad status line '\(lines[0])'")
                 }
                 reply.status = status
+                statusLine = lines[0]
                 for line in lines.dropFirst() {
                     guard let colon = line.firstIndex(of: ":") else { continue }
                     reply.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 }
-                expected = reply.headers["content-length"].flatMap { Int($0) }
+                expected = bodyless ? 0 : reply.headers["content-length"].flatMap { Int($0) }
             }
             if let headEnd, let expected, received.count - headEnd.upperBound >= expected {
                 reply.body = received[headEnd.upperBound..<(headEnd.upperBound + expected)]
-                return reply
+                return (statusLine, reply)
             }
             let count = recv(fd, &buffer, buffer.count, 0)
             if count > 0 {
@@ -204,7 +228,7 @@ enum TestHTTPClient {
             }
             // Closed without Content-Length: the body is what came.
             reply.body = received[headEnd.upperBound...]
-            return reply
+            return (statusLine, reply)
         }
     }
 }
