@@ -37,6 +37,7 @@ static void on_error(j_common_ptr cinfo) {
     case JERR_CONVERSION_NOTIMPL:
     case JERR_NOT_COMPILED:
     case JERR_ARITH_NOTIMPL:
+    case JERR_SOF_UNSUPPORTED: // lossless (SOF3) and hierarchical JPEG: valid files this libjpeg cannot decode
         context->status = VIT_DECODE_UNSUPPORTED;
         break;
     default:

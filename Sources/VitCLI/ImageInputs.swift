@@ -43,10 +43,11 @@ struct ImageInputs {
         while let url = enumerator?.nextObject() as? URL {
             // fileExists follows symbolic links, so linked images count; directories are descended
             // by the enumerator itself. Special files reach the decoder, which refuses them.
+            // A link whose target is missing is kept, so the decoder reports it as it reports a
+            // missing file named directly, rather than passing over it without a word.
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-                continue
-            }
+            let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+            guard exists ? !isDirectory.boolValue : Self.isSymbolicLink(url.path) else { continue }
             guard Self.imageExtensions.contains(url.pathExtension.lowercased()) else {
                 skipped += 1
                 continue
@@ -58,5 +59,10 @@ struct ImageInputs {
         if enumerator == nil { errors.append((path, "cannot list the directory")) }
         files += found.sorted()
         listingErrors += errors.map { (path: $0.0, reason: $0.1) }
+    }
+
+    /// Whether `path` itself (not what it points to) is a symbolic link.
+    private static func isSymbolicLink(_ path: String) -> Bool {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil
     }
 }

@@ -97,8 +97,8 @@ final class ClassifyCLITests: XCTestCase {
         XCTAssertEqual(result.stderr, "")
     }
 
-    /// A directory (searched recursively) with one corrupt and other bad files: each is reported,
-    /// the others classified, and the exit status is 2.
+    /// A directory (searched recursively) with one corrupt and other bad files, and a symbolic link
+    /// whose target is gone: each is reported, the others classified, and the exit status is 2.
     func testDirectoryWithBadFilesReportsThemAndClassifiesTheRest() throws {
         let photos = directory.appendingPathComponent("photos")
         try FileManager.default.createDirectory(at: photos.appendingPathComponent("nested"), withIntermediateDirectories: true)
@@ -110,20 +110,24 @@ final class ClassifyCLITests: XCTestCase {
         try Data().write(to: photos.appendingPathComponent("d-empty.png"))
         try Data("not an image".utf8).write(to: photos.appendingPathComponent("e-text.JPG"))
         try Data("ignored".utf8).write(to: photos.appendingPathComponent("notes.txt"))
+        try fm.createSymbolicLink(atPath: photos.appendingPathComponent("f-broken.png").path,
+                                  withDestinationPath: directory.appendingPathComponent("gone.png").path)
 
         let result = try vit(["classify", "-m", "m0", "-w", weights, "--json", "--top", "1", "--batch", "2", photos.path])
         XCTAssertEqual(result.status, 2, result.stderr)
         let lines = try jsonLines(result.stdout)
         let names = lines.map { URL(fileURLWithPath: $0["path"] as! String).lastPathComponent }
-        XCTAssertEqual(names, ["a-chelsea.jpg", "c-truncated.jpg", "d-empty.png", "e-text.JPG", "b-palette.png"])
-        XCTAssertEqual(lines.map { $0["error"] == nil }, [true, false, false, false, true])
+        XCTAssertEqual(names, ["a-chelsea.jpg", "c-truncated.jpg", "d-empty.png", "e-text.JPG", "f-broken.png",
+                               "b-palette.png"])
+        XCTAssertEqual(lines.map { $0["error"] == nil }, [true, false, false, false, false, true])
         XCTAssertTrue((lines[1]["error"] as? String ?? "").contains("truncated JPEG"))
         XCTAssertTrue((lines[2]["error"] as? String ?? "").contains("empty"))
         XCTAssertTrue((lines[3]["error"] as? String ?? "").contains("not a JPEG or PNG image"))
-        for bad in ["c-truncated.jpg", "d-empty.png", "e-text.JPG"] {
+        XCTAssertTrue((lines[4]["error"] as? String ?? "").contains("f-broken.png"), "\(lines[4])")
+        for bad in ["c-truncated.jpg", "d-empty.png", "e-text.JPG", "f-broken.png"] {
             XCTAssertTrue(result.stderr.contains(photos.appendingPathComponent(bad).path), result.stderr)
         }
-        XCTAssertTrue(result.stderr.contains("3 of 5 image(s) could not be classified"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("4 of 6 image(s) could not be classified"), result.stderr)
         XCTAssertTrue(result.stderr.contains("skipped 1 file"), result.stderr)
         XCTAssertFalse(result.stderr.contains("Fatal error"), result.stderr)
     }

@@ -108,6 +108,20 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    /// A lossless (SOF3) JPEG is a valid file this libjpeg cannot decode: unsupported, not corrupt.
+    func testLosslessJPEGIsUnsupportedNotCorrupt() throws {
+        var jpeg = try fixtureBytes("chelsea.jpg")
+        let sof = try XCTUnwrap((0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg[sof + 1] = 0xC3
+        let lossless = try scratch("lossless.jpg", jpeg)
+        XCTAssertThrowsError(try ImageDecoder().decode(path: lossless)) { error in
+            guard case let .unsupported(path, format, reason)? = error as? ImageError else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, lossless)
+            XCTAssertEqual(format, .jpeg)
+            XCTAssertTrue(reason.contains("SOF type 0xc3"), reason)
+        }
+    }
+
     /// The pixel limit applies to the header's dimensions, before any pixel memory is allocated.
     func testPixelLimitGuardsAgainstDecompressionBombs() throws {
         let chelsea = ImageFixtures.path("chelsea.jpg")
