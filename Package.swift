@@ -95,6 +95,7 @@ let package = Package(
         .target(
             name: "ViTServing",
             dependencies: [
+                "CEngineSupport",
                 "ViTEngine",
                 "ViTImages",
                 .product(name: "DequeModule", package: "swift-collections"),

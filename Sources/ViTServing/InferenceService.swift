@@ -40,6 +40,8 @@ public final class InferenceService: Sendable {
     private let batcher: Batcher
     /// Where images are decoded and preprocessed: off the cooperative pool, several at a time.
     private let preprocessing = DispatchQueue(label: "vit.serving.preprocess", attributes: .concurrent)
+    /// Gives a burst's freed memory back to the system once requests stop.
+    private let memoryReturn = IdleMemoryReturn()
 
     /// Starts serving `model` (its worker threads start now).
     ///
@@ -144,6 +146,7 @@ public final class InferenceService: Sendable {
 
     /// The model input for one request, then its row of the batch it ran in.
     private func run(_ input: ServingInput) async throws(ServingError) -> RowOutput {
+        defer { memoryReturn.noteActivity() }
         let (values, height, width) = try await modelInput(input)
         return try await batcher.submit(values, height: height, width: width)
     }
@@ -167,9 +170,25 @@ public final class InferenceService: Sendable {
             return (await preprocess { $0.values(for: image) }, size.height, size.width)
         case let .encoded(data, name):
             let decoder = decoder
+            // The header says how many pixels the decode will hold; those are taken from the
+            // shared budget first (an image above the per-image limit is refused by decode).
+            let pixels: Int
+            do {
+                let dimensions = try decoder.dimensions(data: data, path: name)
+                pixels = dimensions.width * dimensions.height
+            } catch {
+                throw .invalidImage(error)
+            }
+            let budget = configuration.decodeBudget
+            let deadline = configuration.requestTimeout.map { ContinuousClock.now + $0 }
+            guard await budget.acquire(pixels, deadline: deadline) else {
+                if Task.isCancelled { throw .cancelled }
+                throw .timedOut(after: configuration.requestTimeout ?? .zero)
+            }
             let decoded: Result<[Float], ImageError> = await preprocess { preprocessor in
                 Result { () throws(ImageError) in preprocessor.values(for: try decoder.decode(data: data, path: name)) }
             }
+            budget.release(pixels)
             return (try decoded.mapError(ServingError.invalidImage).get(), size.height, size.width)
         }
     }

@@ -26,6 +26,11 @@ public struct ServingConfiguration: Sendable {
     public var threadsPerWorker: Int?
     /// Decoded images with more pixels than this are refused (a decompression-bomb guard).
     public var maximumPixels: Int
+    /// The pixels decoded at once across requests (see ``DecodeBudget``); at least
+    /// ``maximumPixels``. Give several services the same budget to bound them together (`vit
+    /// serve` does). The default admits one image of the default maximum size, or several
+    /// ordinary photos, at a time: about 270 MB of decoded RGB.
+    public var decodeBudget: DecodeBudget
     /// Where the service's metrics go (queue depth, batch sizes, batch time, refusals); nil uses
     /// the process-wide `MetricsSystem` (a no-op unless bootstrapped).
     public var metricsFactory: (any MetricsFactory)?
@@ -37,7 +42,9 @@ public struct ServingConfiguration: Sendable {
     /// Creates a configuration; the defaults suit a small CPU server.
     public init(maxBatchSize: Int = 8, maxWait: Duration = .milliseconds(2), maxQueueDepth: Int = 256,
                 requestTimeout: Duration? = .seconds(30), workers: Int = 1, threadsPerWorker: Int? = nil,
-                maximumPixels: Int = ImageDecoder.defaultMaximumPixels, metricsFactory: (any MetricsFactory)? = nil) {
+                maximumPixels: Int = ImageDecoder.defaultMaximumPixels,
+                decodeBudget: DecodeBudget = DecodeBudget(pixels: ImageDecoder.defaultMaximumPixels),
+                metricsFactory: (any MetricsFactory)? = nil) {
         self.maxBatchSize = maxBatchSize
         self.maxWait = maxWait
         self.maxQueueDepth = maxQueueDepth
@@ -45,6 +52,7 @@ public struct ServingConfiguration: Sendable {
         self.workers = workers
         self.threadsPerWorker = threadsPerWorker
         self.maximumPixels = maximumPixels
+        self.decodeBudget = decodeBudget
         self.metricsFactory = metricsFactory
     }
 
@@ -62,5 +70,9 @@ public struct ServingConfiguration: Sendable {
             throw refuse("threadsPerWorker", "\(threadsPerWorker) is not in 1…256")
         }
         guard maximumPixels >= 1 else { throw refuse("maximumPixels", "\(maximumPixels) is below 1") }
+        guard decodeBudget.pixels >= maximumPixels else {
+            throw refuse("decodeBudget", "\(decodeBudget.pixels) pixels is below maximumPixels (\(maximumPixels)): "
+                         + "an image of the largest accepted size could never be decoded")
+        }
     }
 }

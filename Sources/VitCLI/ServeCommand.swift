@@ -69,6 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Largest image, in pixels (decompression-bomb guard).")
     var maxPixels = ImageDecoder.defaultMaximumPixels
 
+    @Option(name: .long, help: "Pixels decoded at once across all requests and models (default: --max-pixels); a request waits for its image's share.")
+    var decodeBudget: Int?
+
     @Option(name: .long, help: "Batch workers per model, each with its own sessions.")
     var workers = 1
 
@@ -101,6 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard requestReadTimeout >= 0, requestReadTimeout.isFinite else {
             throw ValidationError("--request-read-timeout must be 0 (no limit) or positive")
         }
+        if let decodeBudget, decodeBudget < maxPixels {
+            throw ValidationError("--decode-budget (\(decodeBudget)) must be at least --max-pixels (\(maxPixels)), or the largest accepted image could never be decoded")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -113,7 +119,8 @@ struct ServeCommand: AsyncParsableCommand {
         let serving = ServingConfiguration(
             maxBatchSize: maxBatch, maxWait: .microseconds(Int64((maxWaitMs * 1000).rounded())), maxQueueDepth: maxQueue,
             requestTimeout: .milliseconds(Int64((timeout * 1000).rounded())), workers: workers, threadsPerWorker: threads,
-            maximumPixels: maxPixels, metricsFactory: InferenceServer.metricsFactory(registry: registry))
+            maximumPixels: maxPixels, decodeBudget: DecodeBudget(pixels: decodeBudget ?? maxPixels),
+            metricsFactory: InferenceServer.metricsFactory(registry: registry))
         if placeholderWeights {
             FileHandle.standardError.write(Data("""
                 WARNING: --placeholder-weights: every model runs with placeholder weights (zeros). \

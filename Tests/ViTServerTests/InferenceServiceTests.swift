@@ -1,5 +1,6 @@
 import Foundation
 import MetricsTestKit
+import Synchronization
 import ViTEngine
 import ViTImages
 @testable import ViTServing
@@ -232,6 +233,81 @@ final class InferenceServiceTests: XCTestCase {
         await service.shutdown()  // a second call returns at once
     }
 
+    /// Concurrent requests of several sizes under a budget of the largest image alone: every
+    /// answer is right, the pixels in flight never exceeded the budget, and all were given back.
+    func testTheDecodeBudgetBoundsThePixelsDecodedAtOnce() async throws {
+        let sizes = try Fixtures.photos.map { photo in
+            let size = try ImageDecoder().dimensions(data: Fixtures.image(photo), path: photo)
+            return size.width * size.height
+        }
+        let budget = DecodeBudget(pixels: sizes.max()!)
+        let service = try Fixtures.service(ServingConfiguration(maximumPixels: budget.pixels, decodeBudget: budget))
+        defer { Task { await service.shutdown() } }
+        let jobs = (0..<16).map { Fixtures.photos[$0 % Fixtures.photos.count] }
+        let answers = try await withThrowingTaskGroup(of: (Int, TopClasses).self) { group in
+            for (index, photo) in jobs.enumerated() {
+                group.addTask { (index, try await service.classify(Fixtures.image(photo), top: 5)) }
+            }
+            var answers: [Int: TopClasses] = [:]
+            for try await (index, classes) in group { answers[index] = classes }
+            return answers
+        }
+        for (index, photo) in jobs.enumerated() { XCTAssertEqual(answers[index], Self.expectedTop(photo), "request \(index)") }
+        XCTAssertGreaterThan(budget.peakPixels, 0)
+        XCTAssertLessThanOrEqual(budget.peakPixels, budget.pixels)
+        XCTAssertEqual(budget.pixelsInUse, 0)
+    }
+
+    /// Waiters are served in arrival order (a small request does not overtake a large one), and a
+    /// waiter gives up at its deadline or on cancellation, holding nothing.
+    func testTheDecodeBudgetWaitsInOrderAndGivesUp() async throws {
+        let budget = DecodeBudget(pixels: 100)
+        let first = await budget.acquire(60, deadline: nil)
+        XCTAssertTrue(first)
+        let timedOut = await budget.acquire(60, deadline: .now + .milliseconds(100))
+        XCTAssertFalse(timedOut)
+        XCTAssertEqual(budget.pixelsInUse, 60)
+
+        final class Log: Sendable { let names = Mutex<[String]>([]) }
+        let log = Log()
+        let large = Task { if await budget.acquire(60, deadline: nil) { log.names.withLock { $0.append("large") } } }
+        try await Task.sleep(for: .milliseconds(50))
+        let small = Task { if await budget.acquire(10, deadline: nil) { log.names.withLock { $0.append("small") } } }
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertEqual(log.names.withLock { $0 }, [], "the small request overtook the large one (30 pixels were free)")
+        budget.release(60)
+        await large.value
+        await small.value
+        XCTAssertEqual(log.names.withLock { $0 }, ["large", "small"])
+        XCTAssertEqual(budget.pixelsInUse, 70)
+
+        let cancelled = Task { await budget.acquire(50, deadline: nil) }
+        try await Task.sleep(for: .milliseconds(50))
+        cancelled.cancel()
+        let granted = await cancelled.value
+        XCTAssertFalse(granted)
+        budget.release(70)
+        XCTAssertEqual(budget.pixelsInUse, 0)
+        XCTAssertEqual(budget.peakPixels, 70)
+    }
+
+    /// Free memory is returned once, after requests stop for the delay; not while they go on.
+    func testFreedMemoryIsReturnedOnceRequestsStop() async throws {
+        final class Count: Sendable { let value = Atomic<Int>(0) }
+        let trims = Count()
+        let idle = IdleMemoryReturn(delay: .milliseconds(200)) { trims.value.add(1, ordering: .relaxed) }
+        for _ in 0..<8 {
+            idle.noteActivity()
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertEqual(trims.value.load(ordering: .relaxed), 0, "trimmed while requests were still arriving")
+        try await Task.sleep(for: .milliseconds(600))
+        XCTAssertEqual(trims.value.load(ordering: .relaxed), 1)
+        idle.noteActivity()
+        try await Task.sleep(for: .milliseconds(600))
+        XCTAssertEqual(trims.value.load(ordering: .relaxed), 2)
+    }
+
     func testBadInputsAndSettingsAreTypedErrors() async throws {
         let service = try Fixtures.service(ServingConfiguration(maximumPixels: 10_000))
         defer { Task { await service.shutdown() } }
@@ -255,6 +331,10 @@ final class InferenceServiceTests: XCTestCase {
         }
         XCTAssertThrowsError(try InferenceService(model: Fixtures.m0, configuration: ServingConfiguration(maxBatchSize: 0))) {
             XCTAssertEqual($0 as? ServingError, .invalidInput(field: "maxBatchSize", reason: "0 is not in 1…4096"))
+        }
+        XCTAssertThrowsError(try InferenceService(model: Fixtures.m0, configuration: ServingConfiguration(
+            maximumPixels: 1000, decodeBudget: DecodeBudget(pixels: 999)))) {
+            guard case .invalidInput(field: "decodeBudget", _)? = $0 as? ServingError else { return XCTFail("\($0)") }
         }
     }
 

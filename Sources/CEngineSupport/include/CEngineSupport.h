@@ -10,6 +10,9 @@
 /// Must run before any BLAS call of the process is in flight.
 int vit_blas_use_avx512_kernels(void);
 
+/// Returns the allocator's free pages to the system (glibc's malloc_trim); 1 if some were.
+int vit_return_free_memory(void);
+
 /// Makes OpenBLAS choose its kernels again as if OPENBLAS_CORETYPE were `core` (tests use it to
 /// reproduce a mis-detection). Returns 0 when the library cannot re-choose.
 int vit_blas_choose_core(const char *core);
