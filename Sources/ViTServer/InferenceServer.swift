@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 import ViTServing
 
 /// The HTTP service of `vit serve`: JSON endpoints over one or more `InferenceService`s (ViTServing).
@@ -77,11 +78,23 @@ public struct InferenceServer: Sendable {
         )
     }
 
+    /// The server as a service group: graceful shutdown on `signals` (none: only by
+    /// `triggerGracefulShutdown()`), escalated to cancellation after
+    /// ``ServerConfiguration/shutdownGracePeriod``, which cuts the connections still open.
+    public func makeServiceGroup(signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger = Logger(label: "vit.serve"),
+                                 onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) -> ServiceGroup {
+        var group = ServiceGroupConfiguration(
+            services: [makeApplication(logger: logger, onServerRunning: onServerRunning)],
+            gracefulShutdownSignals: signals, logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownGracePeriod
+        return ServiceGroup(configuration: group)
+    }
+
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: no new connections, accepted
-    /// requests answered, queues drained.
+    /// requests answered, queues drained — within ``ServerConfiguration/shutdownGracePeriod``.
     public func run(logger: Logger = Logger(label: "vit.serve"),
                     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
-        try await makeApplication(logger: logger, onServerRunning: onServerRunning).runService()
+        try await makeServiceGroup(logger: logger, onServerRunning: onServerRunning).run()
     }
 }
 

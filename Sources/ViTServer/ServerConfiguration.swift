@@ -22,11 +22,18 @@ public struct ServerConfiguration: Sendable {
     public var requestReadTimeout: Duration?
     /// Connections held at once; one beyond it is closed as it opens. `nil`: no cap.
     public var maxConnections: Int?
+    /// How long a graceful shutdown (SIGTERM) may take: requests in flight are answered and
+    /// queues drained until then; after it, connections still open (a stalled upload, a slow
+    /// client) are cut and the queued requests fail, so the process ends in bounded time, before
+    /// an orchestrator's kill (Kubernetes waits 30 s; `docker stop` 10 s, so pass less there).
+    /// `nil`: wait as long as it takes.
+    public var shutdownGracePeriod: Duration?
 
     /// Creates a configuration.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20, defaultTop: Int = 5,
                 serverName: String? = "vit-serve", idleTimeout: Duration? = .seconds(30),
-                requestReadTimeout: Duration? = .seconds(60), maxConnections: Int? = 1024) {
+                requestReadTimeout: Duration? = .seconds(60), maxConnections: Int? = 1024,
+                shutdownGracePeriod: Duration? = .seconds(25)) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
@@ -35,5 +42,6 @@ public struct ServerConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.requestReadTimeout = requestReadTimeout
         self.maxConnections = maxConnections
+        self.shutdownGracePeriod = shutdownGracePeriod
     }
 }

@@ -66,6 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Connections held at once; one more is closed as it opens (0: no cap).")
     var maxConnections = 1024
 
+    @Option(name: .long, help: "Seconds a shutdown (SIGTERM) may take before open connections are cut and queued requests fail (0: no limit).")
+    var shutdownGrace: Double = 25
+
     @Option(name: .long, help: "Largest image, in pixels (decompression-bomb guard).")
     var maxPixels = ImageDecoder.defaultMaximumPixels
 
@@ -100,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
         guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1") }
         guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
+        guard shutdownGrace >= 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be 0 (no limit) or positive") }
         guard maxConnections >= 0 else { throw ValidationError("--max-connections must be 0 (no cap) or positive") }
         guard requestReadTimeout >= 0, requestReadTimeout.isFinite else {
             throw ValidationError("--request-read-timeout must be 0 (no limit) or positive")
@@ -149,7 +153,8 @@ struct ServeCommand: AsyncParsableCommand {
                                                    idleTimeout: idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil,
                                                    requestReadTimeout: requestReadTimeout > 0
                                                        ? .milliseconds(Int(requestReadTimeout * 1000)) : nil,
-                                                   maxConnections: maxConnections > 0 ? maxConnections : nil),
+                                                   maxConnections: maxConnections > 0 ? maxConnections : nil,
+                                                   shutdownGracePeriod: shutdownGrace > 0 ? .milliseconds(Int64((shutdownGrace * 1000).rounded())) : nil),
                 metrics: registry)
         } catch {
             failImages(message: error.description)

@@ -306,6 +306,24 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertFalse(service.isAccepting, "the service drained with the server")
     }
 
+    /// With no idle timeout or read deadline to end it, a stalled upload would hold a graceful
+    /// shutdown forever; the grace period (1 s here) cuts it and the server stops.
+    func testAStalledUploadIsCutAtTheEndOfTheShutdownGracePeriod() async throws {
+        let server = try await startTwoModelServer(server: ServerConfiguration(
+            port: 0, idleTimeout: nil, requestReadTimeout: nil, shutdownGracePeriod: .seconds(1)))
+        let stalled = try TestHTTPClient.openConnection(port: server.port)
+        defer { close(stalled) }
+        let partial = "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n" + String(repeating: "x", count: 100)
+        _ = partial.withCString { send(stalled, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = Date()
+        await server.beginShutdown()
+        let stopped = Task { try await server.waitUntilStopped() }
+        try await eventually("the stalled upload is cut", timeout: .seconds(15)) { TestHTTPClient.isClosed(stalled) }
+        try? await stopped.value
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "the shutdown waited for the stalled upload")
+    }
+
     // MARK: - Helpers
 
     /// A busy server: one classify request held in its batch by `gate`, one request to

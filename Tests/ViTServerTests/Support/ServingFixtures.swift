@@ -100,8 +100,7 @@ final class RunningServer: Sendable {
         logger.logLevel = .warning
         let server = try InferenceServer(services: services, configuration: configuration, metrics: registry)
         let (ports, portSink) = AsyncStream<Int>.makeStream()
-        let application = server.makeApplication(logger: logger) { port in portSink.yield(port) }
-        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        let group = server.makeServiceGroup(signals: [], logger: logger) { port in portSink.yield(port) }
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
