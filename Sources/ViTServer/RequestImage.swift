@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import MultipartKit
 import NIOCore
 
 /// The image a classify or embed request carries: the raw body (any content type but
@@ -24,7 +23,11 @@ struct RequestImage {
         } catch {
             throw .badRequest("unreadable_body", "the request body could not be read: \(error)")
         }
-        let contentType = request.headers[.contentType] ?? ""
+        return try parse(body, contentType: request.headers[.contentType] ?? "")
+    }
+
+    /// The image in a whole request body with the given `Content-Type`.
+    static func parse(_ body: ByteBuffer, contentType: String) throws(APIError) -> RequestImage {
         let image: RequestImage
         if contentType.lowercased().hasPrefix("multipart/form-data") {
             image = try multipartFile(body, contentType: contentType)
@@ -55,44 +58,34 @@ struct RequestImage {
         guard let boundary = parameter("boundary", in: contentType) else {
             throw .badRequest("invalid_multipart", "the Content-Type multipart/form-data has no boundary parameter")
         }
-        var parts: [MultipartPart] = []
-        var headers = HTTPHeaders()
-        var partBody = ByteBuffer()
-        let parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { name, value in headers.add(name: name, value: value) }
-        parser.onBody = { chunk in partBody.writeBuffer(&chunk) }
-        parser.onPartComplete = {
-            parts.append(MultipartPart(headers: headers, body: partBody))
-            headers = HTTPHeaders()
-            partBody = ByteBuffer()
+        let form: Result<MultipartFormData, MultipartFormData.Failure> = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(MultipartFormData.Failure) in try MultipartFormData(bytes, boundary: boundary) }
         }
-        do {
-            try parser.execute(body)
-        } catch {
-            throw .badRequest("invalid_multipart", "the multipart/form-data body is malformed (\(error)); expected "
+        let parts: [MultipartFormData.Part]
+        switch form {
+        case let .success(form):
+            parts = form.parts
+        case .failure(.cutShort):
+            throw .badRequest("invalid_multipart", "the multipart/form-data body ends before its closing '--\(boundary)--' "
+                              + "line (cut short?); no complete part was taken")
+        case let .failure(.malformed(reason)):
+            throw .badRequest("invalid_multipart", "the multipart/form-data body is malformed (\(reason)); expected "
                               + "parts that each start with a '--\(boundary)' line, and a closing '--\(boundary)--'")
         }
-        // The parser stops quietly at the end of the data; a body cut short would otherwise
-        // yield its complete parts only, and perhaps the wrong one.
-        let closing = "--\(boundary)--"
-        let tail = String(decoding: body.readableBytesView.suffix(closing.utf8.count + 4), as: UTF8.self)
-        guard tail.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(closing) else {
-            throw .badRequest("invalid_multipart", "the multipart/form-data body ends before its closing '\(closing)' "
-                              + "line (cut short?); no complete part was taken")
-        }
-        let chosen = parts.first { ["image", "file"].contains($0.name ?? "") }
+        let chosen = parts.first { ["image", "file"].contains(fieldName(of: $0) ?? "") }
             ?? parts.first { filename(of: $0) != nil }
-            ?? parts.first
-        guard let chosen else {
-            throw .badRequest("invalid_multipart", "the multipart/form-data body has no complete part; "
-                              + "send the image as a field named 'image' (e.g. curl -F image=@photo.jpg)")
-        }
-        let name = filename(of: chosen) ?? "multipart field \"\(chosen.name ?? "")\""
-        return RequestImage(data: Data(chosen.body.readableBytesView), name: name)
+            ?? parts[0]
+        let name = filename(of: chosen) ?? "multipart field \"\(fieldName(of: chosen) ?? "")\""
+        return RequestImage(data: chosen.body, name: name)
+    }
+
+    /// The `name` parameter of a part's Content-Disposition.
+    private static func fieldName(of part: MultipartFormData.Part) -> String? {
+        part.header("content-disposition").flatMap { parameter("name", in: $0) }
     }
 
     /// The `filename` parameter of a part's Content-Disposition.
-    private static func filename(of part: MultipartPart) -> String? {
-        part.headers.first(name: "Content-Disposition").flatMap { parameter("filename", in: $0) }
+    private static func filename(of part: MultipartFormData.Part) -> String? {
+        part.header("content-disposition").flatMap { parameter("filename", in: $0) }
     }
 }

@@ -111,6 +111,11 @@ final class HTTPServerTests: XCTestCase {
                                                           headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"],
                                                           body: cutMultipart.prefix(cutMultipart.count / 2)),
              400, "invalid_multipart", "closing"),
+            ("part header name above 0x7F", try await server.send("POST", "/v1/classify",
+                                                                  headers: ["Content-Type": "multipart/form-data; boundary=B"],
+                                                                  body: Data("--B\r\nX-".utf8) + Data([0x80])
+                                                                      + Data(": y\r\n\r\nabc\r\n--B--\r\n".utf8)),
+             400, "invalid_multipart", "header name"),
             ("unknown model", try await server.send("POST", "/v1/classify?model=m9", body: jpeg),
              404, "unknown_model", "m9"),
             ("top not a number", try await server.send("POST", "/v1/classify?top=many", body: jpeg),
