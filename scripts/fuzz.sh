@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer with AddressSanitizer, from the Swift toolchain) of what a
 # user or a client hands the engine: weights files (safetensors; PyTorch zip + pickle; format
-# detection; the loader with every tensor decoded) and uploaded images (JPEG, PNG, preprocessing).
+# detection; the loader with every tensor decoded), uploaded images (JPEG, PNG, preprocessing),
+# upload bodies (Content-Type and multipart/form-data) and .npy tensors. Fuzz/README.md keeps
+# the record of runs.
 # Builds the Fuzz/ package, seeds each target with the test fixtures, runs each for SECONDS, and
 # fails if libFuzzer reports a crash, a sanitizer error, a timeout (10 s an input) or more than
 # 2 GB of memory; a finding is kept under $OUT/findings/<target>/ to replay:
@@ -17,10 +19,13 @@ swift build --package-path "$root/Fuzz" --scratch-path "$build" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address 2>&1 \
   | grep -v "Cannot export local symbol" || true
 bin="$build/debug"
-[ -x "$bin/FuzzWeights" ] && [ -x "$bin/FuzzImages" ] || { echo "fuzz.sh: the fuzz targets did not build" >&2; exit 1; }
+targets="FuzzWeights:weights FuzzImages:images FuzzMultipart:multipart FuzzNPY:npy"
+for target in $targets; do
+  [ -x "$bin/${target%%:*}" ] || { echo "fuzz.sh: the fuzz target ${target%%:*} did not build" >&2; exit 1; }
+done
 
 # Seeds: the fixtures (kept between runs with what the fuzzer found), and a small safetensors file.
-mkdir -p "$out/corpus/weights" "$out/corpus/images"
+mkdir -p "$out/corpus/weights" "$out/corpus/images" "$out/corpus/multipart" "$out/corpus/npy"
 cp "$root"/Tests/ViTEngineTests/Fixtures/pth/tiny_timm.pth "$root"/Tests/ViTEngineTests/Fixtures/pth/tiny_timm_zip64.pth \
    "$root"/Tests/ViTEngineTests/Fixtures/pth/evil_os_system.pth "$out/corpus/weights/"
 header='{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[1,2],"data_offsets":[8,12]}}'
@@ -30,9 +35,18 @@ while [ $(( ${#header} % 8 )) -ne 0 ]; do header="$header "; done
 for image in bilevel.png gray16.png palette4_interlaced.png ycck.jpg gray.jpg chelsea.jpg; do
   cp "$root/Tests/ViTImagesTests/Fixtures/$image" "$out/corpus/images/"
 done
+# An upload: the Content-Type on the first line, then the body.
+crlf=$'\r\n'
+{ printf 'multipart/form-data; boundary=XyZ\n--XyZ%sContent-Disposition: form-data; name="image"; filename="a.png"%s' "$crlf" "$crlf"
+  printf 'Content-Type: image/png%s%s' "$crlf" "$crlf"; cat "$root/Tests/ViTImagesTests/Fixtures/bilevel.png"
+  printf '%s--XyZ%sContent-Disposition: form-data; name="note"%s%shello%s--XyZ--%s' "$crlf" "$crlf" "$crlf" "$crlf" "$crlf" "$crlf"
+} > "$out/corpus/multipart/two-parts"
+printf 'image/jpeg\n' | cat - "$root/Tests/ViTImagesTests/Fixtures/gray.jpg" > "$out/corpus/multipart/raw-body"
+cp "$root"/Tests/ViTEngineTests/Fixtures/m0_224_b2.logits.npy "$root"/Tests/ViTEngineTests/Fixtures/m1_320x224_b1.logits.npy \
+   "$out/corpus/npy/"
 
 status=0
-for target in FuzzWeights:weights FuzzImages:images; do
+for target in $targets; do
   name="${target%%:*}" corpus="$out/corpus/${target##*:}"
   findings="$out/findings/$name"
   mkdir -p "$findings"

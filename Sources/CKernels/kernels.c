@@ -65,7 +65,7 @@ void vit_bias_activation(float *restrict m, int rows, int cols, int ld, const fl
     for (int r = 0; r < rows; r++) {
         float *restrict row = m + (long)r * ld;
         if (act == VIT_ACT_RELU) {
-            for (int c = 0; c < cols; c++) { float v = row[c] + bias[c]; row[c] = v > 0 ? v : 0; }
+            for (int c = 0; c < cols; c++) { float v = row[c] + bias[c]; row[c] = v < 0 ? 0 : v; }  // NaN passes
         } else {
             for (int c = 0; c < cols; c++) row[c] += bias[c];
             if (act == VIT_ACT_GELU) vit_active_backend()->gelu_row(row, cols);
@@ -106,7 +106,7 @@ void vit_upsample2x_bilinear_hwc(const float *restrict x, int height, int width,
             if (act == VIT_ACT_GELU) {
                 vit_active_backend()->gelu_row(o, channels);
             } else if (act == VIT_ACT_RELU) {
-                for (int k = 0; k < channels; k++) o[k] = o[k] > 0 ? o[k] : 0;
+                for (int k = 0; k < channels; k++) o[k] = o[k] < 0 ? 0 : o[k];  // NaN passes
             }
         }
     }

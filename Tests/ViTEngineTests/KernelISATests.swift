@@ -21,6 +21,43 @@ final class KernelISATests: XCTestCase {
         XCTAssertEqual(KernelISA.current, before, "the tier that ran before is put back")
     }
 
+    /// NaN passes every activation of the GEMM epilogue on every tier, as `torch.relu(nan)` and
+    /// `gelu(nan)` are NaN: a NaN in an input row gives a row of NaN, never a 0 from ReLU.
+    func testNaNPassesTheActivationsOnEveryTier() {
+        let m = 13, n = 40, k = 9
+        var a = (0..<(m * k)).map { Float($0 % 7) - 3 }
+        a[5 * k + 2] = .nan
+        let b = (0..<(k * n)).map { Float($0 % 5) * 0.25 - 0.5 }
+        var packed = [Float](repeating: 0, count: Int(vit_packed_weights_count(Int32(k), Int32(n))))
+        vit_pack_weights(b, Int32(k), Int32(n), &packed)
+        KernelTiers.forEach { isa in
+            for activation in [VIT_ACT_IDENTITY, VIT_ACT_RELU, VIT_ACT_GELU].map(Int32.init) {
+                var c = [Float](repeating: 0, count: m * n)
+                vit_gemm_packed(Int32(m), Int32(n), Int32(k), a, k, packed, nil, activation, nil, 0, &c, n)
+                XCTAssertTrue(c[(5 * n)..<(6 * n)].allSatisfy(\.isNaN), "\(isa), activation \(activation): NaN was replaced")
+                XCTAssertTrue(c[..<(5 * n)].allSatisfy(\.isFinite), "\(isa), activation \(activation)")
+            }
+        }
+    }
+
+    /// One NaN pixel reaches every logit of EfficientViT-M0 on every tier, as PyTorch's ops all
+    /// propagate NaN (convolutions, BatchNorm, ReLU, attention, pooling); the engine's ReLU once
+    /// turned it into 0 at the stem and answered with finite logits.
+    func testANaNPixelReachesEveryLogitOnEveryTier() throws {
+        let info = try ModelRegistry.model(named: "m0")
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("m0.safetensors").path
+        try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 7), to: path)
+        let model = try Model(info: info, weights: WeightsFile.open(path: path))
+        var pixels = [Float](repeating: 0.25, count: 3 * 64 * 64)
+        pixels[64 * 20 + 30] = .nan
+        try KernelTiers.forEach { isa in
+            let logits = try model.makeSession(batch: 1, height: 64, width: 64).run(Tensor(shape: [1, 3, 64, 64], values: pixels)).logits
+            XCTAssertTrue(logits.values.allSatisfy(\.isNaN), "\(isa): \(logits.values.filter { !$0.isNaN }.count) finite logits")
+        }
+    }
+
     func testNamesThatAreNoTierAreTypedErrors() {
         XCTAssertEqual(try KernelISA(parsing: "AVX2"), .avx2)
         XCTAssertThrowsError(try KernelISA(parsing: "sse4")) { error in

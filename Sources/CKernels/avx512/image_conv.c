@@ -153,7 +153,7 @@ static inline void tile(const int P, const int ACT, int taps_count, const float 
     for (int p = 0; p < P; p++) {
         for (int c = 0; c < 8; c++) {
             __m512 v = bias ? _mm512_add_ps(acc[c][p], _mm512_set1_ps(bias[c])) : acc[c][p];  // as the GEMM path
-            if (ACT == VIT_ACT_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
+            if (ACT == VIT_ACT_RELU) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // NaN passes, as vactivate
             if (ACT == VIT_ACT_GELU) v = vgelu(v);
             acc[c][p] = v;
         }

@@ -74,7 +74,8 @@ VIT_V vf vgelu(vf x) {
 
 /// act (one of VIT_ACT_*) lane-wise.
 VIT_V vf vactivate(vf v, int act) {
-    if (act == VIT_ACT_RELU) return vmax(v, vzero());
+    // vmax returns its second operand when either is NaN, so NaN passes ReLU as in PyTorch.
+    if (act == VIT_ACT_RELU) return vmax(vzero(), v);
     if (act == VIT_ACT_GELU) return vgelu(v);
     return v;
 }
