@@ -22,22 +22,27 @@ public final class Model: Sendable {
     /// Loads a registered model (`name` or alias, e.g. `m0`) from a weights file in either the
     /// official Cream or the timm key layout: safetensors, or a PyTorch checkpoint (`.pth`/`.bin`)
     /// read without Python. The format is detected from the file's bytes (see ``WeightsFile``).
-    public static func load(_ name: String, weights path: String) throws(EngineError) -> Model {
+    /// `nonFinite` says what to do with NaN weights (refused by default).
+    public static func load(_ name: String, weights path: String,
+                            nonFinite: NonFiniteWeights = .refuse) throws(EngineError) -> Model {
         let info = try ModelRegistry.model(named: name)
-        return try Model(info: info, weights: WeightsFile.open(path: path))
+        return try Model(info: info, weights: WeightsFile.open(path: path), nonFinite: nonFinite)
     }
 
     /// Builds a model from a registry entry and an opened weights file (``SafeTensorsFile``,
-    /// ``TorchCheckpoint``).
-    public convenience init(info: ModelInfo, weights file: some TensorSource) throws(EngineError) {
-        try self.init(info: info, tensors: Self.checkpointTensors(file, for: info))
+    /// ``TorchCheckpoint``); `nonFinite` says what to do with NaN weights (refused by default).
+    public convenience init(info: ModelInfo, weights file: some TensorSource,
+                            nonFinite: NonFiniteWeights = .refuse) throws(EngineError) {
+        try self.init(info: info, tensors: Self.checkpointTensors(file, for: info, nonFinite: nonFinite))
     }
 
     /// Reads and checks every tensor `info`'s model needs; when the file does not fit, says which
     /// registered model it does fit, if any.
-    static func checkpointTensors(_ file: some TensorSource, for info: ModelInfo) throws(EngineError) -> CheckpointTensors {
+    static func checkpointTensors(_ file: some TensorSource, for info: ModelInfo,
+                                  nonFinite: NonFiniteWeights = .refuse) throws(EngineError) -> CheckpointTensors {
         do {
-            return try CheckpointLoader.load(file, spec: tensorSpec(for: info), keyMap: checkpointKeyMap(info, for: file))
+            return try CheckpointLoader.load(file, spec: tensorSpec(for: info), keyMap: checkpointKeyMap(info, for: file),
+                                             nonFinite: nonFinite)
         } catch {
             throw otherModelFitting(file, requested: info) ?? error
         }

@@ -22,9 +22,12 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .long, help: "Output precision: f32, f16 or bf16 (default: the input's).")
     var dtype: String?
 
+    @OptionGroup var nanWeights: NaNWeightsOption
+
     func run() throws {
         do {
-            let summary = try CheckpointConverter.convert(input: input, output: output, model: model, dtype: dtype)
+            let summary = try CheckpointConverter.convert(input: input, output: output, model: model, dtype: dtype,
+                                                        nonFinite: nanWeights.policy)
             print("wrote \(output): \(summary.model), \(summary.tensorCount) tensors (\(summary.dtype)), timm layout; "
                   + "skipped \(summary.skipped.count) derived buffers; source sha256 \(summary.metadata["source_sha256"]!)")
         } catch let error {

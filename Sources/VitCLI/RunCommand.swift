@@ -27,12 +27,15 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Also write the N×C pooled pre-logits features (.npy).")
     var features: String?
 
+    @OptionGroup var nanWeights: NaNWeightsOption
+
     @OptionGroup var kernels: KernelISAOptions
 
     func run() throws {
         do {
             try kernels.apply()
-            let net = try Model.load(model, weights: weights ?? pretrained.resolve(ModelRegistry.model(named: model)).path)
+            let net = try Model.load(model, weights: weights ?? pretrained.resolve(ModelRegistry.model(named: model)).path,
+                                     nonFinite: nanWeights.policy)
             let tensor = try NPY.read(path: input)
             guard tensor.shape.count == 4, tensor.shape[1] == 3 else {
                 throw EngineError.invalidInputShape(expected: "[N, 3, H, W] in '\(input)'", found: tensor.shape)

@@ -41,3 +41,12 @@ enum WeightSourceOption: String, ExpressibleByArgument, CaseIterable {
     case official, timm
     var value: WeightSource { self == .official ? .official : .timm }
 }
+
+/// `--allow-nan-weights`, for `run` (to compare a diverged checkpoint with its reference) and
+/// `convert` (to keep such a checkpoint as it is).
+struct NaNWeightsOption: ParsableArguments {
+    @Flag(name: .long, help: "Load NaN weights and negative BatchNorm variances (refused by default); NaN then propagates as in PyTorch. Infinite weights stay refused.")
+    var allowNaNWeights = false
+
+    var policy: NonFiniteWeights { allowNaNWeights ? .propagateNaN : .refuse }
+}

@@ -135,10 +135,12 @@ final class ModelLoadingTests: XCTestCase {
     func testNonFiniteWeightsAndNegativeVariancesAreRefused() throws {
         let path = directory.appendingPathComponent("w.safetensors").path
         let cases: [(String, Int, Float, String)] = [
-            ("head.linear.weight", 7, .nan, "element 7 is nan; weights must be finite"),
+            ("head.linear.weight", 7, .nan,
+             "element 7 is nan; weights must be finite (to load NaN anyway and see it propagate as in PyTorch: vit run --allow-nan-weights)"),
             ("head.linear.bias", 0, .infinity, "element 0 is inf; weights must be finite"),
             ("patch_embed.conv1.conv.weight", 3, -.infinity, "element 3 is -inf; weights must be finite"),
-            ("head.bn.running_var", 5, -1, "element 5 is -1.0; a BatchNorm variance cannot be negative"),
+            ("head.bn.running_var", 5, -1,
+             "element 5 is -1.0; a BatchNorm variance cannot be negative (to load it anyway, giving NaN as in PyTorch: vit run --allow-nan-weights)"),
         ]
         for dtype in ["F32", "F16"] {
             for (name, index, value, reason) in cases {

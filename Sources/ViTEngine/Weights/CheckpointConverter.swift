@@ -27,10 +27,12 @@ public enum CheckpointConverter {
     ///   - model: The registered model the file must hold; `nil` detects it from the tensor shapes.
     ///   - dtype: `"F32"`, `"F16"` or `"BF16"`; `nil` keeps the input's precision (F16 or BF16 when
     ///     every tensor is stored so, else F32), so half-precision checkpoints stay exact and small.
+    ///   - nonFinite: What to do with NaN weights (refused by default; ``NonFiniteWeights/propagateNaN``
+    ///     copies them as they are).
     /// - Returns: What was written, including the metadata: `format`, `architecture`, `model`,
     ///   `layout`, `source` (the input's file name), `source_sha256`, `converted_by`.
-    public static func convert(input: String, output: String, model: String? = nil,
-                               dtype: String? = nil) throws(EngineError) -> ConversionSummary {
+    public static func convert(input: String, output: String, model: String? = nil, dtype: String? = nil,
+                               nonFinite: NonFiniteWeights = .refuse) throws(EngineError) -> ConversionSummary {
         let source = try WeightsFile.open(path: input)
         let info: ModelInfo
         if let model {
@@ -41,7 +43,7 @@ public enum CheckpointConverter {
             throw .invalidCheckpoint(path: input, reason: "its tensors fit none of the registered models ("
                                      + ModelRegistry.names.joined(separator: ", ") + "); pass --model NAME to list the differences")
         }
-        let tensors = try Model.checkpointTensors(source, for: info)
+        let tensors = try Model.checkpointTensors(source, for: info, nonFinite: nonFinite)
         let keyMap = Model.checkpointKeyMap(info, for: source)
         var dtypes = Set<String>(), skipped: [String] = []
         for key in source.names {

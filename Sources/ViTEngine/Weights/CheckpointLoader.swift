@@ -26,6 +26,20 @@ public protocol TensorSource: Sendable {
     func floats(_ name: String) throws(EngineError) -> [Float]
 }
 
+/// What loading does with weights that are not finite numbers.
+public enum NonFiniteWeights: Sendable, Equatable {
+    /// Refuse a NaN or infinite weight, or a negative BatchNorm variance, naming the tensor and
+    /// element (the default: such a checkpoint is corrupt or diverged).
+    case refuse
+    /// Load NaN weights and negative variances, and compute as PyTorch does: every operation
+    /// propagates NaN (a negative variance makes its channel NaN, as `sqrt` of it does in
+    /// PyTorch), so the same outputs are NaN. For inspecting a diverged checkpoint against its
+    /// reference. Infinite weights are still refused: BatchNorm is folded into the neighbouring
+    /// layer at load, which combines an infinity differently from PyTorch's separate layers
+    /// (`∞ − ∞ = NaN` where PyTorch computes `±∞`), so the outputs could not match.
+    case propagateNaN
+}
+
 /// What a checkpoint key stands for once an architecture's key map has read it.
 enum CheckpointKey: Equatable {
     /// A model tensor, under its canonical name.
@@ -51,11 +65,14 @@ final class CheckpointTensors {
     private let shapes: [String: [Int]]
     /// The first failure of a read, if any.
     private(set) var firstError: EngineError?
+    private let nonFinite: NonFiniteWeights
 
-    fileprivate init(file: (any TensorSource)?, path: String, keys: [String: String], spec: [TensorSpec]) {
+    fileprivate init(file: (any TensorSource)?, path: String, keys: [String: String], spec: [TensorSpec],
+                     nonFinite: NonFiniteWeights = .refuse) {
         self.file = file
         self.path = path
         self.keys = keys
+        self.nonFinite = nonFinite
         shapes = Dictionary(spec.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -73,7 +90,7 @@ final class CheckpointTensors {
         }
         do {
             let values = try file.floats(key)
-            if firstError == nil, let problem = Self.valueProblem(values, name: name) {
+            if firstError == nil, let problem = Self.valueProblem(values, name: name, nonFinite: nonFinite) {
                 firstError = .invalidWeightValue(tensor: key, path: path, reason: problem)
             }
             return values
@@ -84,14 +101,22 @@ final class CheckpointTensors {
     }
 
     /// What makes a tensor's values unusable, if anything: a NaN or an infinity anywhere (a
-    /// corrupt or diverged checkpoint: the engine's logits would silently differ from PyTorch's,
-    /// which propagates them), or a negative BatchNorm variance (no square root).
-    static func valueProblem(_ values: [Float], name: String) -> String? {
-        if !values.allSatisfy(\.isFinite), let index = values.firstIndex(where: { !$0.isFinite }) {
-            return "element \(index) is \(values[index]); weights must be finite"
+    /// corrupt or diverged checkpoint), or a negative BatchNorm variance (no square root). With
+    /// ``NonFiniteWeights/propagateNaN`` only infinities.
+    static func valueProblem(_ values: [Float], name: String, nonFinite: NonFiniteWeights = .refuse) -> String? {
+        if let index = values.firstIndex(where: \.isInfinite) {
+            return "element \(index) is \(values[index]); weights must be finite" + (nonFinite == .refuse ? "" :
+                " (infinities are refused even where NaN may load: BatchNorm folded into its neighbour combines an "
+                + "infinity differently from PyTorch's separate layers)")
+        }
+        guard nonFinite == .refuse else { return nil }
+        if let index = values.firstIndex(where: \.isNaN) {
+            return "element \(index) is \(values[index]); weights must be finite "
+                + "(to load NaN anyway and see it propagate as in PyTorch: vit run --allow-nan-weights)"
         }
         if name.hasSuffix("running_var"), let index = values.firstIndex(where: { $0 < 0 }) {
-            return "element \(index) is \(values[index]); a BatchNorm variance cannot be negative"
+            return "element \(index) is \(values[index]); a BatchNorm variance cannot be negative "
+                + "(to load it anyway, giving NaN as in PyTorch: vit run --allow-nan-weights)"
         }
         return nil
     }
@@ -107,8 +132,8 @@ final class CheckpointTensors {
 /// shape, and every other key must be one the architecture knows to ignore. All problems of one
 /// kind are reported together, so a user sees the whole list at once.
 enum CheckpointLoader {
-    static func load(_ file: some TensorSource, spec: [TensorSpec],
-                     keyMap: (String) -> CheckpointKey?) throws(EngineError) -> CheckpointTensors {
+    static func load(_ file: some TensorSource, spec: [TensorSpec], keyMap: (String) -> CheckpointKey?,
+                     nonFinite: NonFiniteWeights = .refuse) throws(EngineError) -> CheckpointTensors {
         var fileKeyFor: [String: String] = [:]
         var unexpected: [String] = []
         for key in file.names {
@@ -134,7 +159,7 @@ enum CheckpointLoader {
                 throw .shapeMismatch(tensor: key, expected: t.shape, found: found, path: file.path)
             }
         }
-        return CheckpointTensors(file: file, path: file.path, keys: fileKeyFor, spec: spec)
+        return CheckpointTensors(file: file, path: file.path, keys: fileKeyFor, spec: spec, nonFinite: nonFinite)
     }
 
     /// Whether the file holds exactly the spec's tensors with fitting shapes (reads no data).
