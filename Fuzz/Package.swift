@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Coverage-guided fuzzing (libFuzzer, built into the Swift toolchain on Linux) of the weight-file
 // parsers (safetensors, the PyTorch zip + pickle reader, format detection and the loader behind
-// them), the image decoders (JPEG through libjpeg-turbo, PNG through libpng, then
+// them; the safetensors parser and the pickle machine also alone), the image decoders (JPEG through libjpeg-turbo, PNG through libpng, then
 // preprocessing), `vit serve`'s upload parsing (Content-Type, multipart/form-data) and `.npy`. A package of its own, because a fuzz target has no `main` (libFuzzer supplies it) and is
 // built with -parse-as-library and the fuzzer and address sanitizers: scripts/fuzz.sh.
 import PackageDescription
@@ -33,6 +33,14 @@ let package = Package(
                 .product(name: "ViTServer", package: "ViTEngine"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .executableTarget(
+            name: "FuzzPickle",
+            dependencies: ["FuzzSupport", .product(name: "ViTEngine", package: "ViTEngine")]
+        ),
+        .executableTarget(
+            name: "FuzzSafeTensors",
+            dependencies: ["FuzzSupport", .product(name: "ViTEngine", package: "ViTEngine")]
         ),
         .executableTarget(
             name: "FuzzNPY",
