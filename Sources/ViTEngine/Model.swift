@@ -59,33 +59,9 @@ public final class Model: Sendable {
         self.info = info
         let spec = Self.tensorSpec(for: info)
         parameterCount = spec.filter { !$0.name.contains(".running_") }.reduce(0) { $0 + $1.shape.reduce(1, *) }
-        let built: any Architecture
-        switch info.architecture {
-        case .efficientViT(let config):
-            try config.validate(model: info.name)
-            built = EfficientViT(config: config, tensors: tensors)
-        case .visionTransformer(let config):
-            try config.validate(model: info.name)
-            built = VisionTransformer(config: config, tensors: tensors)
-        case .resNet(let config):
-            try config.validate(model: info.name)
-            built = ResNet(config: config, tensors: tensors)
-        case .mlpMixer(let config):
-            try config.validate(model: info.name)
-            built = MLPMixer(config: config, tensors: tensors)
-        case .caiT(let config):
-            try config.validate(model: info.name)
-            built = CaiT(config: config, tensors: tensors)
-        case .xcit(let config):
-            try config.validate(model: info.name)
-            built = XCiT(config: config, tensors: tensors)
-        case .swinTransformer(let config):
-            try config.validate(model: info.name)
-            built = SwinTransformer(config: config, tensors: tensors)
-        case .efficientFormerV2(let config):
-            try config.validate(model: info.name)
-            built = EfficientFormerV2(config: config, tensors: tensors)
-        }
+        let family = info.architecture.family
+        try family.validate(model: info.name)
+        let built = family.makeArchitecture(tensors: tensors)
         if let error = tensors.firstError { throw error }
         architecture = built
     }
@@ -93,16 +69,7 @@ public final class Model: Sendable {
     /// How `file`'s tensor names map onto the model's canonical (timm) names. Most layouts are
     /// told apart key by key; Swin's official release only by the whole file.
     static func checkpointKeyMap(_ info: ModelInfo, for file: some TensorSource) -> (String) -> CheckpointKey? {
-        switch info.architecture {
-        case .efficientViT: EfficientViT.checkpointKey
-        case .visionTransformer: VisionTransformer.checkpointKey
-        case .resNet: ResNet.checkpointKey
-        case .mlpMixer: MLPMixer.checkpointKey
-        case .caiT: CaiT.checkpointKey
-        case .xcit: XCiT.checkpointKey
-        case .swinTransformer: SwinTransformer.checkpointKeyMap(names: file.names)
-        case .efficientFormerV2: EfficientFormerV2.checkpointKey
-        }
+        info.architecture.family.checkpointKeyMap(names: file.names)
     }
 
     /// When a file does not fit the requested model, names the registered model it does fit (of
@@ -118,16 +85,7 @@ public final class Model: Sendable {
     /// The tensors a checkpoint for `info` must hold, in timm's key layout, with their shapes.
     /// (A checkpoint in the official Cream layout holds the same tensors under Cream's names.)
     public static func tensorSpec(for info: ModelInfo) -> [TensorSpec] {
-        switch info.architecture {
-        case .efficientViT(let config): EfficientViT.tensorSpec(config)
-        case .visionTransformer(let config): VisionTransformer.tensorSpec(config)
-        case .resNet(let config): ResNet.tensorSpec(config)
-        case .mlpMixer(let config): MLPMixer.tensorSpec(config)
-        case .caiT(let config): CaiT.tensorSpec(config)
-        case .xcit(let config): XCiT.tensorSpec(config)
-        case .swinTransformer(let config): SwinTransformer.tensorSpec(config)
-        case .efficientFormerV2(let config): EfficientFormerV2.tensorSpec(config)
-        }
+        info.architecture.family.tensorSpec
     }
 
     /// Plans the graph for one input shape and allocates its arena. A session is reused for

@@ -63,9 +63,7 @@ final class ModelLoadingTests: XCTestCase {
             XCTAssertEqual(matches, ["efficientformerv2_s1"])
         }
         var info = try ModelRegistry.model(named: "efficientformerv2_s0")
-        guard case .efficientFormerV2(var config) = info.architecture else { return XCTFail("\(info.architecture)") }
-        config.imgSize = [192, 160]
-        info.architecture = .efficientFormerV2(config)
+        XCTAssertTrue(info.architecture.update(EfficientFormerV2Config.self) { $0.imgSize = [192, 160] }, "\(info.architecture)")
         let other = directory.appendingPathComponent("s0_192x160.safetensors").path
         try SafeTensorsWriter.write(Fixtures.generatedWeights(model: info, seed: 1), to: other)
         assertError(try Model(info: ModelRegistry.model(named: "efficientformerv2_s0"), weights: SafeTensorsFile(path: other))) { e in

@@ -165,3 +165,10 @@ extension CaiT: Architecture {
         return g.finish(outputs: [logits, features])
     }
 }
+
+extension CaiTConfig: ModelFamily {
+    static var registryFamilies: [String] { ["cait"] }
+    var tensorSpec: [TensorSpec] { CaiT.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { CaiT.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { CaiT(config: self, tensors: tensors) }
+}

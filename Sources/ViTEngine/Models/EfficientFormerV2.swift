@@ -311,3 +311,10 @@ extension EfficientFormerV2: Architecture {
         return g.finish(outputs: [logits, features])
     }
 }
+
+extension EfficientFormerV2Config: ModelFamily {
+    static var registryFamilies: [String] { ["efficientformerv2"] }
+    var tensorSpec: [TensorSpec] { EfficientFormerV2.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { EfficientFormerV2.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { EfficientFormerV2(config: self, tensors: tensors) }
+}

@@ -204,3 +204,10 @@ struct EfficientViT: Sendable {
         RelativeOffsetBias.expand(table, head: head, keyGrid: (ws, ws))
     }
 }
+
+extension EfficientViTConfig: ModelFamily {
+    static var registryFamilies: [String] { ["efficientvit"] }
+    var tensorSpec: [TensorSpec] { EfficientViT.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { EfficientViT.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { EfficientViT(config: self, tensors: tensors) }
+}

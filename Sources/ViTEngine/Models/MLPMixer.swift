@@ -128,3 +128,10 @@ extension MLPMixer: Architecture {
         return g.finish(outputs: [logits, features])
     }
 }
+
+extension MLPMixerConfig: ModelFamily {
+    static var registryFamilies: [String] { ["mixer"] }
+    var tensorSpec: [TensorSpec] { MLPMixer.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { MLPMixer.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { MLPMixer(config: self, tensors: tensors) }
+}

@@ -133,3 +133,10 @@ extension ResNet: Architecture {
         return g.finish(outputs: [logits, features])
     }
 }
+
+extension ResNetConfig: ModelFamily {
+    static var registryFamilies: [String] { ["resnet"] }
+    var tensorSpec: [TensorSpec] { ResNet.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { ResNet.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { ResNet(config: self, tensors: tensors) }
+}

@@ -206,3 +206,10 @@ extension SwinTransformer: Architecture {
         return g.finish(outputs: [logits, features])
     }
 }
+
+extension SwinTransformerConfig: ModelFamily {
+    static var registryFamilies: [String] { ["swin"] }
+    var tensorSpec: [TensorSpec] { SwinTransformer.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { SwinTransformer.checkpointKeyMap(names: names) }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { SwinTransformer(config: self, tensors: tensors) }
+}

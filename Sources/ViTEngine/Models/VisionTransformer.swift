@@ -323,3 +323,27 @@ extension VisionTransformer {
         case randomSynthesizer(RandomSynthesizerBlock)
     }
 }
+
+extension VisionTransformerConfig: ModelFamily {
+    /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
+    /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
+    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit"] }
+
+    mutating func adopt(family: String) {
+        let mixer: TokenMixer = switch family {
+        case "linformer": .linformer
+        case "fnet": .fourier
+        case "tome": .tokenMerging
+        case "linear": .linearAttention
+        case "switch": .switchExperts
+        case "synthesizer": .factorizedDense
+        case "evit": .tokenRemoval
+        default: .attention
+        }
+        tokenMixer = mixer == .factorizedDense && synthesis == "random" ? .factorizedRandom : mixer
+    }
+
+    var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { VisionTransformer.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { VisionTransformer(config: self, tensors: tensors) }
+}

@@ -236,3 +236,10 @@ extension XCiT: Architecture {
         return g.finish(outputs: [logits, features])
     }
 }
+
+extension XCiTConfig: ModelFamily {
+    static var registryFamilies: [String] { ["xcit"] }
+    var tensorSpec: [TensorSpec] { XCiT.tensorSpec(self) }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { XCiT.checkpointKey }
+    func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { XCiT(config: self, tensors: tensors) }
+}

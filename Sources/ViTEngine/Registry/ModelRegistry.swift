@@ -58,18 +58,6 @@ public struct WeightSources: Codable, Sendable, Equatable {
     }
 }
 
-/// The architecture-specific part of a registry entry.
-public enum ArchitectureConfig: Sendable, Equatable {
-    case efficientViT(EfficientViTConfig)
-    case visionTransformer(VisionTransformerConfig)
-    case resNet(ResNetConfig)
-    case mlpMixer(MLPMixerConfig)
-    case caiT(CaiTConfig)
-    case xcit(XCiTConfig)
-    case swinTransformer(SwinTransformerConfig)
-    case efficientFormerV2(EfficientFormerV2Config)
-}
-
 /// One registered model: its architecture, preprocessing, published figures and weight sources.
 public struct ModelInfo: Sendable, Equatable, Decodable {
     /// Canonical name, as timm names it (e.g. `efficientvit_m0`).
@@ -86,9 +74,15 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
     public var weights: WeightSources
 
     enum CodingKeys: String, CodingKey {
-        case name, aliases, family, taxonomy, efficientvit, vit, resnet, mixer, cait, xcit, swin, preprocess, published, weights
-        case linformer, fnet, tome, linear
-        case switchViT = "switch", synthesizer, efficientformerv2, evit
+        case name, aliases, family, taxonomy, preprocess, published, weights
+    }
+
+    /// A registry entry's key for its family's object (named as the family).
+    private struct FamilyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public init(from decoder: Decoder) throws {
@@ -97,45 +91,21 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
         aliases = try c.decodeIfPresent([String].self, forKey: .aliases) ?? []
         family = try c.decode(String.self, forKey: .family)
         taxonomy = try c.decode(String.self, forKey: .taxonomy)
-        switch family {
-        case "efficientvit":
-            architecture = .efficientViT(try c.decode(EfficientViTConfig.self, forKey: .efficientvit))
-        case "vit":
-            architecture = .visionTransformer(try c.decode(VisionTransformerConfig.self, forKey: .vit))
-        case "resnet":
-            architecture = .resNet(try c.decode(ResNetConfig.self, forKey: .resnet))
-        case "mixer":
-            architecture = .mlpMixer(try c.decode(MLPMixerConfig.self, forKey: .mixer))
-        case "cait":
-            architecture = .caiT(try c.decode(CaiTConfig.self, forKey: .cait))
-        case "xcit":
-            architecture = .xcit(try c.decode(XCiTConfig.self, forKey: .xcit))
-        case "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit":
-            // The benchmark's ViT variants (and EViT, in the benchmark too): timm's ViT arguments
-            // plus the mixer's own.
-            let (key, mixer): (CodingKeys, VisionTransformerConfig.TokenMixer) = switch family {
-            case "fnet": (.fnet, .fourier)
-            case "tome": (.tome, .tokenMerging)
-            case "linear": (.linear, .linearAttention)
-            case "switch": (.switchViT, .switchExperts)
-            case "synthesizer": (.synthesizer, .factorizedDense)
-            case "evit": (.evit, .tokenRemoval)
-            default: (.linformer, .linformer)
-            }
-            var config = try c.decode(VisionTransformerConfig.self, forKey: key)
-            config.tokenMixer = mixer == .factorizedDense && config.synthesis == "random" ? .factorizedRandom : mixer
-            architecture = .visionTransformer(config)
-        case "swin":
-            architecture = .swinTransformer(try c.decode(SwinTransformerConfig.self, forKey: .swin))
-        case "efficientformerv2":
-            architecture = .efficientFormerV2(try c.decode(EfficientFormerV2Config.self, forKey: .efficientformerv2))
-        default:
-            throw DecodingError.dataCorruptedError(forKey: .family, in: c,
-                                                   debugDescription: "unknown model family '\(family)'")
+        guard let type = ModelFamilies.byRegistryName[family] else {
+            throw DecodingError.dataCorruptedError(forKey: .family, in: c, debugDescription: "unknown model family '\(family)'")
         }
+        let objects = try decoder.container(keyedBy: FamilyKey.self)
+        architecture = ArchitectureConfig(try Self.decode(type, family: family, from: objects))
         preprocess = try c.decode(PreprocessConfig.self, forKey: .preprocess)
         published = try c.decode(PublishedFigures.self, forKey: .published)
         weights = try c.decode(WeightSources.self, forKey: .weights)
+    }
+
+    private static func decode<Family: ModelFamily>(_ type: Family.Type, family: String,
+                                                   from objects: KeyedDecodingContainer<FamilyKey>) throws -> Family {
+        var config = try objects.decode(Family.self, forKey: FamilyKey(stringValue: family))
+        config.adopt(family: family)
+        return config
     }
 }
 

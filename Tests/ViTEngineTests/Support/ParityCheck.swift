@@ -9,11 +9,9 @@ extension XCTestCase {
         let c = Fixtures.fixtureCase(name)
         var info = try ModelRegistry.model(named: c.model)
         if let size = c.imgSize {
-            guard case .efficientFormerV2(var config) = info.architecture else {
+            guard info.architecture.update(EfficientFormerV2Config.self, { $0.imgSize = size }) else {
                 return XCTFail("\(name): img_size given for a model whose tensors do not depend on it", file: file, line: line)
             }
-            config.imgSize = size
-            info.architecture = .efficientFormerV2(config)
         }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
