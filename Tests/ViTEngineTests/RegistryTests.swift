@@ -57,6 +57,40 @@ final class RegistryTests: XCTestCase {
         }
     }
 
+    /// Each family reads its own fields: a ViT variant's token mixer comes with its settings, and
+    /// a field of another variant's (or an unknown family) is refused by name.
+    func testFamiliesReadTheirOwnFields() throws {
+        func entry(_ family: String, _ extra: String) -> Data {
+            Data("""
+            {"name": "x", "family": "\(family)", "taxonomy": "t", "\(family)": {"patch_size": 16, "embed_dim": 192,
+             "depth": 12, "num_heads": 3, "mlp_ratio": 4.0, "qkv_bias": true, "class_token": true, "no_embed_class": false,
+             "layer_scale": false, "global_pool": "token", "img_size": 224, "layer_norm_eps": 1e-6, "in_channels": 3,
+             "num_classes": 1000\(extra)},
+             "preprocess": {"input_size": [3, 224, 224], "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "crop_pct": 0.9,
+                            "interpolation": "bicubic"},
+             "published": {"params_millions": 5.7, "gmacs": 1.3, "source": "s"}, "weights": {}}
+            """.utf8)
+        }
+        func mixer(_ family: String, _ extra: String) throws -> VisionTransformerConfig.TokenMixer? {
+            try JSONDecoder().decode(ModelInfo.self, from: entry(family, extra)).architecture
+                .configuration(as: VisionTransformerConfig.self)?.tokenMixer
+        }
+        XCTAssertEqual(try mixer("vit", ""), .attention)
+        XCTAssertEqual(try mixer("linformer", #", "k": 64"#), .linformer(projectedLength: 64))
+        XCTAssertEqual(try mixer("synthesizer", #", "synthesis": "random", "f": 8"#), .factorizedRandom(factor: 8))
+        XCTAssertEqual(try mixer("evit", #", "keep_rate": 0.7, "drop_loc": [3, 6]"#),
+                       .tokenRemoval(.init(keepRate: 0.7, shrinkingBlocks: [3, 6], fusesTokens: false)))
+        XCTAssertThrowsError(try mixer("vit", #", "k": 64"#)) { error in
+            XCTAssertTrue("\(error)".contains("'k' is not a field of a vit model"), "\(error)")
+        }
+        XCTAssertThrowsError(try mixer("linformer", "")) { XCTAssertTrue("\($0)".contains("k"), "\($0)") }
+        XCTAssertThrowsError(try mixer("gfnet", "")) { XCTAssertTrue("\($0)".contains("unknown model family 'gfnet'"), "\($0)") }
+        let deit = try ModelRegistry.model(named: "deit_tiny_patch16_224")
+        XCTAssertEqual(deit.architecture.configuration(as: VisionTransformerConfig.self)?.embedDim, 192)
+        XCTAssertNil(deit.architecture.configuration(as: EfficientViTConfig.self))
+        XCTAssertNotEqual(deit.architecture, try ModelRegistry.model(named: "m0").architecture)
+    }
+
     /// The engine's tensor list for each model is exactly timm's state dict (float tensors), in
     /// timm's order (make_fixtures.py and make_zoo_fixtures.py record them).
     func testTensorSpecMatchesTimm() throws {

@@ -9,8 +9,9 @@ protocol ModelFamily: Decodable, Sendable, Equatable {
     /// The registry's `family` values this type reads, each with the key of its object in a
     /// registry entry (`"efficientvit"`; the benchmark's ViT variants share one type).
     static var registryFamilies: [String] { get }
-    /// Adjusts a configuration decoded for `family` (e.g. the token mixer of a ViT variant).
-    mutating func adopt(family: String)
+    /// The configuration in a registry entry's object for `family` (by default the type's own
+    /// decoding; the ViT variants read their token mixer's fields by family).
+    static func decode(family: String, from decoder: any Decoder) throws -> Self
     /// What makes the configuration unusable, as a typed error naming `model`.
     func validate(model: String) throws(EngineError)
     /// The tensors a checkpoint must hold, in timm's key layout, with their shapes.
@@ -23,7 +24,7 @@ protocol ModelFamily: Decodable, Sendable, Equatable {
 }
 
 extension ModelFamily {
-    mutating func adopt(family: String) {}
+    static func decode(family: String, from decoder: any Decoder) throws -> Self { try Self(from: decoder) }
 
     /// Whether `other` is the same configuration.
     func isEqual(to other: any ModelFamily) -> Bool { (other as? Self) == self }

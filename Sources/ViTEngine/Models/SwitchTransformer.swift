@@ -40,9 +40,9 @@ struct SwitchBlock: Sendable {
 }
 
 extension ParameterLoader {
-    mutating func switchBlock(_ prefix: String, config c: VisionTransformerConfig) -> SwitchBlock {
+    mutating func switchBlock(_ prefix: String, config c: VisionTransformerConfig, experts count: Int) -> SwitchBlock {
         let m = prefix + ".mlp"
-        let experts = (0..<(c.experts ?? 0)).map { mlp("\(m).experts.\($0)") }
+        let experts = (0..<count).map { mlp("\(m).experts.\($0)") }
         return SwitchBlock(
             norm1: layerNorm(prefix + ".norm1", epsilon: c.layerNormEpsilon),
             qkv: linear(prefix + ".attn.qkv", bias: c.qkvBias), heads: c.numHeads,

@@ -136,8 +136,9 @@ struct RandomSynthesizerBlock: Sendable {
 }
 
 extension ParameterLoader {
-    mutating func randomSynthesizerBlock(_ prefix: String, config c: VisionTransformerConfig) -> RandomSynthesizerBlock {
-        let a = prefix + ".attn", f = c.factor ?? 0
+    mutating func randomSynthesizerBlock(_ prefix: String, config c: VisionTransformerConfig,
+                                         factor f: Int) -> RandomSynthesizerBlock {
+        let a = prefix + ".attn"
         let attention = FactorizedRandomAttention(
             heads: c.numHeads, factor: f, maxLength: FactorizedRandomAttention.maxLength(tokens: c.trainTokens, factor: f),
             first: self[a + ".random_attn_1"], second: self[a + ".random_attn_2"],

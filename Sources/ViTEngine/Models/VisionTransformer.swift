@@ -9,8 +9,8 @@
 
 /// Hyper-parameters of a ViT variant (the registry's `vit` object, and the benchmark's
 /// `linformer`, `fnet`, `tome`, … and `evit` objects; names follow timm's `VisionTransformer`
-/// arguments).
-public struct VisionTransformerConfig: Codable, Sendable, Equatable {
+/// arguments). What belongs to one variant's token mixer is in ``tokenMixer``.
+public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
     public var patchSize: Int
     public var embedDim: Int
     public var depth: Int
@@ -31,52 +31,53 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
     public var layerNormEpsilon: Double
     public var inChannels: Int
     public var numClasses: Int
-    /// Linformer's projected key/value length `k` (the benchmark's `LinformerViT(k=...)`).
-    public var projectedLength: Int?
-    /// ToMe's tokens merged per block (the benchmark's `model.r`, a constant schedule).
-    public var mergedPerBlock: Int?
-    /// The Switch Transformer's experts per MLP (the benchmark's `n_experts`).
-    public var experts: Int?
-    /// The Synthesizer's variant, `dense` (`synthesizer_fd_*`) or `random` (`synthesizer_fr_*`).
-    public var synthesis: String?
-    /// The random Synthesizer's factor rank `f`.
-    public var factor: Int?
-    /// EViT's keep rate in its shrinking blocks (`base_keep_rate`; 1 elsewhere).
-    public var keepRate: Double?
-    /// EViT's shrinking blocks (`drop_loc`, 0-based block indices).
-    public var shrinkingBlocks: [Int]?
-    /// EViT's inattentive token fusion (`fuse_token`): the dropped tokens are summed, weighted by
-    /// their attention, into one token kept at the end of the sequence.
-    public var fusesTokens: Bool?
-    /// The blocks' token mixer: timm's attention unless the registry family is one of the
-    /// benchmark's ViT variants (set by the registry from the family, not read from the object).
+    /// The blocks' token mixer, with its own settings: timm's attention unless the registry
+    /// family is one of the benchmark's ViT variants (decoded from that family's object).
     public var tokenMixer: TokenMixer = .attention
 
-    /// The token mixer of every block.
-    public enum TokenMixer: String, Sendable, Equatable {
+    /// The token mixer of every block, and its settings.
+    public enum TokenMixer: Sendable, Equatable {
         /// timm's multi-head self-attention.
         case attention
-        /// Linformer's attention over keys and values projected along the tokens (`Linformer.swift`).
-        case linformer
+        /// Linformer's attention over keys and values projected along the tokens to
+        /// `projectedLength` (the benchmark's `LinformerViT(k=...)`; `Linformer.swift`).
+        case linformer(projectedLength: Int)
         /// FNet's 2-D Fourier transform (`FNet.swift`).
         case fourier
-        /// timm's attention, proportional to token sizes, and ToMe's token merging (`ToMe.swift`).
-        case tokenMerging
+        /// timm's attention, proportional to token sizes, and ToMe's merging of `perBlock`
+        /// tokens in every block (the benchmark's `model.r`, a constant schedule; `ToMe.swift`).
+        case tokenMerging(perBlock: Int)
         /// The Linear Transformer's kernelized attention on timm's qkv (`LinearTransformer.swift`).
         case linearAttention
-        /// timm's attention, and a mixture-of-experts MLP (`SwitchTransformer.swift`).
-        case switchExperts
-        /// The factorized dense Synthesizer's attention (`Synthesizer.swift`).
+        /// timm's attention, and a mixture of `experts` MLPs (the benchmark's `n_experts`;
+        /// `SwitchTransformer.swift`).
+        case switchExperts(experts: Int)
+        /// The factorized dense Synthesizer's attention (`synthesizer_fd_*`; `Synthesizer.swift`).
         case factorizedDense
-        /// The random Synthesizer's constant attention (`Synthesizer.swift`).
-        case factorizedRandom
+        /// The random Synthesizer's constant attention of factor rank `factor`
+        /// (`synthesizer_fr_*`; `Synthesizer.swift`).
+        case factorizedRandom(factor: Int)
         /// timm's attention, and EViT's removal of the tokens the class token attends to least
         /// (`EViT.swift`).
-        case tokenRemoval
+        case tokenRemoval(TokenRemoval)
 
         /// The benchmark's models change resolution through its `set_image_res`: square sizes
         /// only, position embedding resized by `F.interpolate` bicubic without antialiasing.
         var resizesAsBenchmark: Bool { self != .attention }
+    }
+
+    /// EViT's token removal.
+    public struct TokenRemoval: Sendable, Equatable {
+        /// The keep rate of the shrinking blocks (`base_keep_rate`).
+        public var keepRate: Double
+        /// The shrinking blocks (`drop_loc`, 0-based block indices); the others keep every token.
+        public var shrinkingBlocks: [Int]
+        /// Inattentive token fusion (`fuse_token`): the dropped tokens are summed, weighted by
+        /// their attention, into one token kept at the end of the sequence.
+        public var fusesTokens: Bool
+
+        /// The keep rate of block `i` (1: the block keeps every token).
+        func keepRate(block i: Int) -> Double { shrinkingBlocks.contains(i) ? keepRate : 1 }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -84,16 +85,64 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
         case mlpRatio = "mlp_ratio", qkvBias = "qkv_bias", classToken = "class_token"
         case noEmbedClass = "no_embed_class", layerScale = "layer_scale", globalPool = "global_pool"
         case imageSize = "img_size", layerNormEpsilon = "layer_norm_eps"
-        case inChannels = "in_channels", numClasses = "num_classes", projectedLength = "k", mergedPerBlock = "r"
-        case experts = "n_experts", synthesis, factor = "f"
+        case inChannels = "in_channels", numClasses = "num_classes"
+    }
+
+    /// The variants' own fields, read for the family that names them.
+    private enum MixerKeys: String, CodingKey {
+        case projectedLength = "k", mergedPerBlock = "r", experts = "n_experts", synthesis, factor = "f"
         case keepRate = "keep_rate", shrinkingBlocks = "drop_loc", fusesTokens = "fuse_token"
     }
 
-    var prefixTokens: Int { classToken ? 1 : 0 }
-    /// EViT's keep rate of block `i` (1: the block keeps every token).
-    func keepRate(block i: Int) -> Double {
-        (shrinkingBlocks ?? []).contains(i) ? keepRate ?? 1 : 1
+    /// The common fields, then the token mixer of `family` with its own fields (a field of
+    /// another variant's is refused, naming it).
+    static func decode(family: String, from decoder: any Decoder) throws -> VisionTransformerConfig {
+        var config = try VisionTransformerConfig(from: decoder)
+        let m = try decoder.container(keyedBy: MixerKeys.self)
+        let own: [MixerKeys]
+        switch family {
+        case "linformer":
+            config.tokenMixer = .linformer(projectedLength: try m.decode(Int.self, forKey: .projectedLength))
+            own = [.projectedLength]
+        case "fnet":
+            config.tokenMixer = .fourier
+            own = []
+        case "tome":
+            config.tokenMixer = .tokenMerging(perBlock: try m.decode(Int.self, forKey: .mergedPerBlock))
+            own = [.mergedPerBlock]
+        case "linear":
+            config.tokenMixer = .linearAttention
+            own = []
+        case "switch":
+            config.tokenMixer = .switchExperts(experts: try m.decode(Int.self, forKey: .experts))
+            own = [.experts]
+        case "synthesizer":
+            let synthesis = try m.decodeIfPresent(String.self, forKey: .synthesis) ?? "dense"
+            switch synthesis {
+            case "dense": config.tokenMixer = .factorizedDense
+            case "random": config.tokenMixer = .factorizedRandom(factor: try m.decode(Int.self, forKey: .factor))
+            default:
+                throw DecodingError.dataCorruptedError(forKey: .synthesis, in: m,
+                                                       debugDescription: "synthesis must be 'dense' or 'random', not '\(synthesis)'")
+            }
+            own = [.synthesis, .factor]
+        case "evit":
+            config.tokenMixer = .tokenRemoval(TokenRemoval(
+                keepRate: try m.decode(Double.self, forKey: .keepRate),
+                shrinkingBlocks: try m.decodeIfPresent([Int].self, forKey: .shrinkingBlocks) ?? [],
+                fusesTokens: try m.decodeIfPresent(Bool.self, forKey: .fusesTokens) ?? false))
+            own = [.keepRate, .shrinkingBlocks, .fusesTokens]
+        default:
+            own = []
+        }
+        if let stray = m.allKeys.first(where: { !own.contains($0) }) {
+            throw DecodingError.dataCorruptedError(forKey: stray, in: m,
+                                                   debugDescription: "'\(stray.rawValue)' is not a field of a \(family) model")
+        }
+        return config
     }
+
+    var prefixTokens: Int { classToken ? 1 : 0 }
     var hiddenDim: Int { Int(Double(embedDim) * mlpRatio) }
     var trainGrid: Int { imageSize / patchSize }
     /// Tokens at the trained size (class token included).
@@ -110,33 +159,29 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
             throw .invalidConfiguration(model: model, reason: "global_pool must be 'token' (with a class token) or 'avg'")
         }
         switch tokenMixer {
-        case .attention, .linearAttention: break
-        case .factorizedDense:
-            guard synthesis == nil || synthesis == "dense" else {
-                throw .invalidConfiguration(model: model, reason: "synthesis must be 'dense' or 'random'")
-            }
-        case .factorizedRandom:
-            guard let f = factor, f >= 1 else {
+        case .attention, .linearAttention, .factorizedDense: break
+        case .factorizedRandom(let f):
+            guard f >= 1 else {
                 throw .invalidConfiguration(model: model, reason: "a random Synthesizer needs its factor rank f ≥ 1")
             }
-        case .switchExperts:
-            guard let e = experts, e >= 1, !layerScale else {
+        case .switchExperts(let e):
+            guard e >= 1, !layerScale else {
                 throw .invalidConfiguration(model: model, reason: "a Switch ViT needs n_experts ≥ 1 and no LayerScale")
             }
-        case .linformer:
-            guard let k = projectedLength, k > 0 else {
+        case .linformer(let k):
+            guard k > 0 else {
                 throw .invalidConfiguration(model: model, reason: "a Linformer needs its projected length k ≥ 1")
             }
         case .fourier:
             guard numHeads == 1, !layerScale else {
                 throw .invalidConfiguration(model: model, reason: "FNet blocks have one head and no LayerScale")
             }
-        case .tokenMerging:
-            guard let r = mergedPerBlock, r >= 0, classToken else {
+        case .tokenMerging(let r):
+            guard r >= 0, classToken else {
                 throw .invalidConfiguration(model: model, reason: "ToMe needs r ≥ 0 tokens merged per block and a class token")
             }
-        case .tokenRemoval:
-            guard let rate = keepRate, rate > 0, rate <= 1 else {
+        case .tokenRemoval(let removal):
+            guard removal.keepRate > 0, removal.keepRate <= 1 else {
                 throw .invalidConfiguration(model: model, reason: "EViT needs a keep_rate in (0, 1]")
             }
             guard classToken, globalPool == "token", !noEmbedClass else {
@@ -144,7 +189,7 @@ public struct VisionTransformerConfig: Codable, Sendable, Equatable {
                                             reason: "EViT ranks tokens by the class token's attention: it needs class_token, "
                                                 + "global_pool 'token' and a position embedding over the class token")
             }
-            if let bad = (shrinkingBlocks ?? []).first(where: { !(0..<depth).contains($0) }) {
+            if let bad = removal.shrinkingBlocks.first(where: { !(0..<depth).contains($0) }) {
                 throw .invalidConfiguration(model: model, reason: "drop_loc \(bad) is not a block index (0..<\(depth))")
             }
         }
@@ -179,21 +224,18 @@ struct VisionTransformer: Sendable {
             case .attention, .tokenMerging, .linearAttention, .tokenRemoval:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
-            case .linformer:
-                spec += LinformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: c.trainTokens,
-                                                  length: c.projectedLength ?? 0)
+            case .linformer(let length):
+                spec += LinformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: c.trainTokens, length: length)
             case .fourier:
                 spec += FourierBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim)
             case .factorizedDense:
                 spec += SynthesizerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
                                                     tokens: c.trainTokens, bias: c.qkvBias)
-            case .factorizedRandom:
+            case .factorizedRandom(let factor):
                 spec += RandomSynthesizerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
-                                                          tokens: c.trainTokens, factor: c.factor ?? 0,
-                                                          bias: c.qkvBias)
-            case .switchExperts:
-                spec += SwitchBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
-                                               experts: c.experts ?? 0)
+                                                          tokens: c.trainTokens, factor: factor, bias: c.qkvBias)
+            case .switchExperts(let experts):
+                spec += SwitchBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias, experts: experts)
             }
         }
         spec += TensorSpec.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", d)
@@ -225,11 +267,11 @@ struct VisionTransformer: Sendable {
             case .attention, .tokenMerging, .linearAttention, .tokenRemoval:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
-            case .linformer: .linformer(loader.linformerBlock(prefix, config: c, length: c.projectedLength ?? 0))
+            case .linformer(let length): .linformer(loader.linformerBlock(prefix, config: c, length: length))
             case .fourier: .fourier(loader.fourierBlock(prefix, config: c))
-            case .switchExperts: .switchExperts(loader.switchBlock(prefix, config: c))
+            case .switchExperts(let experts): .switchExperts(loader.switchBlock(prefix, config: c, experts: experts))
             case .factorizedDense: .synthesizer(loader.synthesizerBlock(prefix, config: c))
-            case .factorizedRandom: .randomSynthesizer(loader.randomSynthesizerBlock(prefix, config: c))
+            case .factorizedRandom(let factor): .randomSynthesizer(loader.randomSynthesizerBlock(prefix, config: c, factor: factor))
             }
         }
         finalNorm = loader.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", epsilon: c.layerNormEpsilon)
@@ -285,13 +327,14 @@ extension VisionTransformer: Architecture {
         for (i, block) in blocks.enumerated() {
             let label = "blocks.\(i)"
             switch block {
-            case .attention(let b) where c.tokenMixer == .tokenMerging:
-                x = g.tokenMergingBlock(b, merging: c.mergedPerBlock ?? 0, sizes: &sizes, x, label: label)
-            case .attention(let b) where c.tokenMixer == .linearAttention:
-                x = g.linearAttentionBlock(b, x, label: label)
-            case .attention(let b) where c.tokenMixer == .tokenRemoval:
-                x = g.tokenRemovalBlock(b, keepRate: c.keepRate(block: i), fuses: c.fusesTokens ?? false, x, label: label)
-            case .attention(let b): x = g.transformerBlock(b, x, label: label)
+            case .attention(let b):
+                switch c.tokenMixer {
+                case .tokenMerging(let perBlock): x = g.tokenMergingBlock(b, merging: perBlock, sizes: &sizes, x, label: label)
+                case .linearAttention: x = g.linearAttentionBlock(b, x, label: label)
+                case .tokenRemoval(let removal):
+                    x = g.tokenRemovalBlock(b, keepRate: removal.keepRate(block: i), fuses: removal.fusesTokens, x, label: label)
+                default: x = g.transformerBlock(b, x, label: label)
+                }
             case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)
             case .switchExperts(let b): x = g.switchBlock(b, x, label: label)
@@ -328,20 +371,6 @@ extension VisionTransformerConfig: ModelFamily {
     /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
     /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
     static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit"] }
-
-    mutating func adopt(family: String) {
-        let mixer: TokenMixer = switch family {
-        case "linformer": .linformer
-        case "fnet": .fourier
-        case "tome": .tokenMerging
-        case "linear": .linearAttention
-        case "switch": .switchExperts
-        case "synthesizer": .factorizedDense
-        case "evit": .tokenRemoval
-        default: .attention
-        }
-        tokenMixer = mixer == .factorizedDense && synthesis == "random" ? .factorizedRandom : mixer
-    }
 
     var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
     func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { VisionTransformer.checkpointKey }

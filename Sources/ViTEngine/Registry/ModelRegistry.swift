@@ -103,9 +103,7 @@ public struct ModelInfo: Sendable, Equatable, Decodable {
 
     private static func decode<Family: ModelFamily>(_ type: Family.Type, family: String,
                                                    from objects: KeyedDecodingContainer<FamilyKey>) throws -> Family {
-        var config = try objects.decode(Family.self, forKey: FamilyKey(stringValue: family))
-        config.adopt(family: family)
-        return config
+        try Family.decode(family: family, from: objects.superDecoder(forKey: FamilyKey(stringValue: family)))
     }
 }
 
