@@ -12,7 +12,7 @@ public enum WeightSource: String, Sendable, CaseIterable {
 
 /// Where a ``WeightCache/fetch(_:source:url:expectedSHA256:progress:)`` found or put the weights.
 public struct CachedWeights: Sendable, Equatable {
-    /// The weights file, ready for `Model.load(_:weights:)` (ViTEngine).
+    /// The weights file, ready for `Model.load(_:weights:nonFinite:)` (ViTEngine).
     public var path: String
     /// Its SHA-256, recorded when it was downloaded (in `<path>.sha256`).
     public var sha256: String?

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What ``CheckpointConverter/convert(input:output:model:dtype:)`` wrote.
+/// What ``CheckpointConverter/convert(input:output:model:dtype:nonFinite:)`` wrote.
 public struct ConversionSummary: Sendable, Equatable {
     /// The registered model the checkpoint holds the weights of.
     public var model: String
