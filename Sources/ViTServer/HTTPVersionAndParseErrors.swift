@@ -10,10 +10,12 @@ import NIOHTTPTypesHTTP1
 /// Two HTTP/1 conventions Hummingbird's channel does not keep, handled where the request's version
 /// is still known (before the HTTP/1 parts become version-less `HTTPTypes`):
 ///
-/// - **HTTP/1.0.** A request is answered in its own version, and its connection is closed after the
+/// - **HTTP/1.0.** A request is answered in HTTP/1.0, and its connection is closed after the
 ///   answer unless it asked for `Connection: keep-alive` (HTTP/1.0's default is to close). Any
 ///   request that asks to close (`Connection: close` in any spelling) is answered with
-///   `Connection: close` and the connection then closes.
+///   `Connection: close` and the connection then closes. A request line naming another major
+///   version (`HTTP/2.0` or `HTTP/0.9` in HTTP/1 framing) is answered 505 and the connection
+///   closed: the server speaks HTTP/1.x here and must not claim another version.
 /// - **Requests that cannot be parsed** (headers above the decoder's limits, a malformed request
 ///   line) are answered with a JSON error like every other error — 431 for headers too large, 400
 ///   otherwise — and the connection is closed, instead of an empty 400.
@@ -28,9 +30,16 @@ final class HTTPVersionAndParseErrors: ChannelDuplexHandler, RemovableChannelHan
     private var pending: [(version: HTTPVersion, keepAlive: Bool)] = []
     /// Whether the current answer closes the connection when it ends.
     private var closeAfterResponse = false
+    /// Set once this handler has answered and is closing: what else arrives is dropped.
+    private var refused = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         guard case var .head(head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
+        guard head.version.major == 1 else {
+            guard pending.isEmpty else { return context.fireErrorCaught(HTTPParserError.invalidVersion) }
+            return answerAndClose(context, Self.versionNotSupported("\(head.version)"))
+        }
         let keepAlive = head.isKeepAlive
         pending.append((head.version, keepAlive))
         // Hummingbird ends a connection after a request whose header reads exactly "close".
@@ -42,7 +51,7 @@ final class HTTPVersionAndParseErrors: ChannelDuplexHandler, RemovableChannelHan
         switch unwrapOutboundIn(data) {
         case var .head(head) where head.status.code >= 200:
             let request = pending.isEmpty ? (version: HTTPVersion.http1_1, keepAlive: true) : pending.removeFirst()
-            head.version = request.version
+            head.version = request.version == .http1_0 ? .http1_0 : .http1_1
             closeAfterResponse = !request.keepAlive
             if !request.keepAlive {
                 head.headers.replaceOrAdd(name: "connection", value: "close")
@@ -64,14 +73,23 @@ final class HTTPVersionAndParseErrors: ChannelDuplexHandler, RemovableChannelHan
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // While a request is being answered, the answer comes first; Hummingbird then closes.
-        guard let parseError = error as? HTTPParserError, pending.isEmpty else { return context.fireErrorCaught(error) }
+        guard let parseError = error as? HTTPParserError, pending.isEmpty, !refused else { return context.fireErrorCaught(error) }
         let answer: APIError = switch parseError {
         case .headerOverflow:
             APIError(.requestHeaderFieldsTooLarge, code: "headers_too_large",
                      message: "the request's headers are above the server's limit of \(HTTPVersionAndParseErrors.headerLimit) bytes")
+        case .invalidVersion:
+            Self.versionNotSupported("the request line's version")
         default:
             APIError(.badRequest, code: "malformed_request", message: "the request is not valid HTTP/1.1 (\(parseError))")
         }
+        answerAndClose(context, answer)
+    }
+
+    /// Writes `answer` as a JSON response that closes the connection, then closes it; nothing
+    /// read afterwards is passed on.
+    private func answerAndClose(_ context: ChannelHandlerContext, _ answer: APIError) {
+        refused = true
         let body = answer.jsonBody()
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
@@ -82,6 +100,11 @@ final class HTTPVersionAndParseErrors: ChannelDuplexHandler, RemovableChannelHan
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+    }
+
+    static func versionNotSupported(_ version: String) -> APIError {
+        APIError(.httpVersionNotSupported, code: "http_version_not_supported",
+                 message: "\(version) is not served here; send HTTP/1.1 or HTTP/1.0")
     }
 
     /// Hummingbird's default limit on a request's header list (and on one field).

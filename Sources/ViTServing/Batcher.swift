@@ -21,6 +21,9 @@ final class Batcher: Sendable {
         var height: Int
         var width: Int
         var values: [Float]
+        /// When the request began (before decoding): its timeout counts from here.
+        var started: ContinuousClock.Instant
+        /// When it joined the queue: batching waits for others from here.
         var enqueued: ContinuousClock.Instant
     }
 
@@ -50,10 +53,10 @@ final class Batcher: Sendable {
         return Double(queued + 1) * secondsPerImage / Double(max(1, workers)) > timeout / .seconds(1)
     }
 
-    /// Whether a request queued at `enqueued` has outlived `timeout` at `now`.
-    static func hasExpired(enqueued: ContinuousClock.Instant, now: ContinuousClock.Instant, timeout: Duration?) -> Bool {
+    /// Whether a request that began at `started` has outlived `timeout` at `now`.
+    static func hasExpired(started: ContinuousClock.Instant, now: ContinuousClock.Instant, timeout: Duration?) -> Bool {
         guard let timeout else { return false }
-        return now - enqueued >= timeout
+        return now - started >= timeout
     }
 
     private let model: Model
@@ -94,7 +97,11 @@ final class Batcher: Sendable {
     var isAccepting: Bool { state.withLock { $0.accepting } }
 
     /// Queues one input (`3 × height × width` normalized values) and returns its outputs.
-    func submit(_ values: [Float], height: Int, width: Int) async throws(ServingError) -> RowOutput {
+    /// Queues one input and returns its row of the batch it ran in. `started` is when the request
+    /// began (its decoding included): the timeout counts from there, so decoding and queueing
+    /// together stay within it.
+    func submit(_ values: [Float], height: Int, width: Int,
+                started: ContinuousClock.Instant = .now) async throws(ServingError) -> RowOutput {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -102,7 +109,7 @@ final class Batcher: Sendable {
         let timer = configuration.requestTimeout.map { timeout in
             Task { [self] in
                 // Cancelled when the result arrives first.
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                guard (try? await Task.sleep(until: started + timeout, clock: .continuous)) != nil else { return }
                 if abandon(id, with: .timedOut(after: timeout)) { metrics.timedOut.increment() }
             }
         }
@@ -118,11 +125,11 @@ final class Batcher: Sendable {
                     }
                     if let timeout = configuration.requestTimeout,
                        Self.wouldTimeOut(queued: state.pending.count, secondsPerImage: state.secondsPerImage,
-                                         workers: configuration.workers, timeout: timeout) {
+                                         workers: configuration.workers, timeout: timeout - (.now - started)) {
                         return .overloaded(queueDepth: state.pending.count, retryAfter: retryAfter(state))
                     }
                     state.pending.append(Request(id: id, height: height, width: width, values: values,
-                                                 enqueued: .now))
+                                                 started: started, enqueued: .now))
                     state.replies[id] = reply
                     metrics.queueDepth.record(state.pending.count)
                     return nil
@@ -220,10 +227,10 @@ final class Batcher: Sendable {
         let (step, expired) = state.withLock { state -> (Step, [Reply]) in
             let now = ContinuousClock.now
             var expired: [Reply] = []
-            if state.pending.contains(where: { Self.hasExpired(enqueued: $0.enqueued, now: now, timeout: configuration.requestTimeout) }) {
+            if state.pending.contains(where: { Self.hasExpired(started: $0.started, now: now, timeout: configuration.requestTimeout) }) {
                 var live = Deque<Request>()
                 for request in state.pending {
-                    if Self.hasExpired(enqueued: request.enqueued, now: now, timeout: configuration.requestTimeout) {
+                    if Self.hasExpired(started: request.started, now: now, timeout: configuration.requestTimeout) {
                         if let reply = state.replies.removeValue(forKey: request.id) { expired.append(reply) }
                     } else {
                         live.append(request)

@@ -147,12 +147,14 @@ public final class InferenceService: Sendable {
     /// The model input for one request, then its row of the batch it ran in.
     private func run(_ input: ServingInput) async throws(ServingError) -> RowOutput {
         defer { memoryReturn.noteActivity() }
-        let (values, height, width) = try await modelInput(input)
-        return try await batcher.submit(values, height: height, width: width)
+        let started = ContinuousClock.now  // the timeout covers decoding and the queue together
+        let (values, height, width) = try await modelInput(input, started: started)
+        return try await batcher.submit(values, height: height, width: width, started: started)
     }
 
     /// `3 × H × W` normalized values for the model, decoded and preprocessed on `preprocessing`.
-    private func modelInput(_ input: ServingInput) async throws(ServingError) -> (values: [Float], height: Int, width: Int) {
+    private func modelInput(_ input: ServingInput,
+                            started: ContinuousClock.Instant) async throws(ServingError) -> (values: [Float], height: Int, width: Int) {
         let size = (height: preprocessor.cropHeight, width: preprocessor.cropWidth)
         switch input {
         case let .tensor(tensor):
@@ -171,7 +173,8 @@ public final class InferenceService: Sendable {
         case let .encoded(data, name):
             let decoder = decoder
             // The header says how many pixels the decode will hold; those are taken from the
-            // shared budget first (an image above the per-image limit is refused by decode).
+            // shared budget first. An image above the per-image limit skips the budget: decode
+            // refuses it from the header at once, so it must not wait for everyone in flight.
             let pixels: Int
             do {
                 let dimensions = try decoder.dimensions(data: data, path: name)
@@ -180,15 +183,17 @@ public final class InferenceService: Sendable {
                 throw .invalidImage(error)
             }
             let budget = configuration.decodeBudget
-            let deadline = configuration.requestTimeout.map { ContinuousClock.now + $0 }
-            guard await budget.acquire(pixels, deadline: deadline) else {
-                if Task.isCancelled { throw .cancelled }
-                throw .timedOut(after: configuration.requestTimeout ?? .zero)
+            let held = pixels <= configuration.maximumPixels ? pixels : 0
+            if held > 0 {
+                guard await budget.acquire(held, deadline: configuration.requestTimeout.map { started + $0 }) else {
+                    if Task.isCancelled { throw .cancelled }
+                    throw .timedOut(after: configuration.requestTimeout ?? .zero)
+                }
             }
             let decoded: Result<[Float], ImageError> = await preprocess { preprocessor in
                 Result { () throws(ImageError) in preprocessor.values(for: try decoder.decode(data: data, path: name)) }
             }
-            budget.release(pixels)
+            if held > 0 { budget.release(held) }
             return (try decoded.mapError(ServingError.invalidImage).get(), size.height, size.width)
         }
     }

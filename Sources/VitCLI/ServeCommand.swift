@@ -88,6 +88,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var kernels: KernelISAOptions
 
+    /// The longest any of the time options may be (a week): beyond it a value is a mistake, and
+    /// converting it to a duration would overflow.
+    static let longestSeconds = 7 * 86_400.0
+
     func validate() throws {
         guard weights.isEmpty || weights.count == models.count else {
             throw ValidationError("give one --weights per --model (\(models.count) model(s), \(weights.count) weights file(s))")
@@ -99,14 +103,22 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--url and --sha256 apply to a single --model")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        guard maxWaitMs >= 0, maxWaitMs.isFinite else { throw ValidationError("--max-wait-ms must be at least 0") }
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be positive") }
+        guard maxWaitMs >= 0, maxWaitMs <= Self.longestSeconds * 1000 else {
+            throw ValidationError("--max-wait-ms must be at least 0 and at most \(Int(Self.longestSeconds * 1000))")
+        }
+        guard timeout > 0, timeout <= Self.longestSeconds else {
+            throw ValidationError("--timeout must be positive and at most \(Int(Self.longestSeconds)) s")
+        }
         guard maxBodyBytes >= 1 else { throw ValidationError("--max-body-bytes must be at least 1") }
-        guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be 0 (never) or positive") }
-        guard shutdownGrace >= 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be 0 (no limit) or positive") }
+        guard idleTimeout >= 0, idleTimeout <= Self.longestSeconds else {
+            throw ValidationError("--idle-timeout must be 0 (never) or positive, at most \(Int(Self.longestSeconds)) s")
+        }
+        guard shutdownGrace >= 0, shutdownGrace <= Self.longestSeconds else {
+            throw ValidationError("--shutdown-grace must be 0 (no limit) or positive, at most \(Int(Self.longestSeconds)) s")
+        }
         guard maxConnections >= 0 else { throw ValidationError("--max-connections must be 0 (no cap) or positive") }
-        guard requestReadTimeout >= 0, requestReadTimeout.isFinite else {
-            throw ValidationError("--request-read-timeout must be 0 (no limit) or positive")
+        guard requestReadTimeout >= 0, requestReadTimeout <= Self.longestSeconds else {
+            throw ValidationError("--request-read-timeout must be 0 (no limit) or positive, at most \(Int(Self.longestSeconds)) s")
         }
         if let decodeBudget, decodeBudget < maxPixels {
             throw ValidationError("--decode-budget (\(decodeBudget)) must be at least --max-pixels (\(maxPixels)), or the largest accepted image could never be decoded")

@@ -84,6 +84,9 @@ final class RegistryTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("'k' is not a field of a vit model"), "\(error)")
         }
         XCTAssertThrowsError(try mixer("linformer", "")) { XCTAssertTrue("\($0)".contains("k"), "\($0)") }
+        XCTAssertThrowsError(try mixer("synthesizer", #", "synthesis": "dense", "f": 8"#)) { error in
+            XCTAssertTrue("\(error)".contains("'f' is not a field of a synthesizer model"), "\(error)")
+        }
         XCTAssertThrowsError(try mixer("gfnet", "")) { XCTAssertTrue("\($0)".contains("unknown model family 'gfnet'"), "\($0)") }
         let deit = try ModelRegistry.model(named: "deit_tiny_patch16_224")
         XCTAssertEqual(deit.architecture.configuration(as: VisionTransformerConfig.self)?.embedDim, 192)

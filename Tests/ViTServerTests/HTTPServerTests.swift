@@ -228,6 +228,12 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(kept.statusLine, "HTTP/1.0 200 OK")
         XCTAssertEqual(kept.reply.headers["connection"], "keep-alive")
         XCTAssertFalse(kept.closed, "an HTTP/1.0 keep-alive connection was closed")
+        for version in ["HTTP/2.0", "HTTP/0.9"] {
+            let other = try TestHTTPClient.rawExchange(port: server.port, Data("GET /healthz \(version)\r\nHost: x\r\n\r\n".utf8))
+            XCTAssertEqual(other.statusLine, "HTTP/1.1 505 HTTP Version Not Supported", version)
+            XCTAssertEqual(other.reply.errorCode, "http_version_not_supported", version)
+            XCTAssertTrue(other.closed, version)
+        }
         let closing = try TestHTTPClient.rawExchange(port: server.port, Data("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n".utf8))
         XCTAssertEqual(closing.statusLine, "HTTP/1.1 200 OK")
         XCTAssertEqual(closing.reply.headers["connection"], "close")

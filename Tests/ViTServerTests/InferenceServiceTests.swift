@@ -187,10 +187,10 @@ final class InferenceServiceTests: XCTestCase {
         XCTAssertTrue(Batcher.wouldTimeOut(queued: 300, secondsPerImage: 0.1, workers: 1, timeout: timeout))   // 30.1 s
         XCTAssertFalse(Batcher.wouldTimeOut(queued: 300, secondsPerImage: 0.1, workers: 2, timeout: timeout))
         let now = ContinuousClock.now
-        XCTAssertTrue(Batcher.hasExpired(enqueued: now - .seconds(31), now: now, timeout: timeout))
-        XCTAssertTrue(Batcher.hasExpired(enqueued: now - timeout, now: now, timeout: timeout))
-        XCTAssertFalse(Batcher.hasExpired(enqueued: now - .seconds(29), now: now, timeout: timeout))
-        XCTAssertFalse(Batcher.hasExpired(enqueued: now - .seconds(3600), now: now, timeout: nil))
+        XCTAssertTrue(Batcher.hasExpired(started: now - .seconds(31), now: now, timeout: timeout))
+        XCTAssertTrue(Batcher.hasExpired(started: now - timeout, now: now, timeout: timeout))
+        XCTAssertFalse(Batcher.hasExpired(started: now - .seconds(29), now: now, timeout: timeout))
+        XCTAssertFalse(Batcher.hasExpired(started: now - .seconds(3600), now: now, timeout: nil))
     }
 
     func testACancelledRequestLeavesTheQueue() async throws {
@@ -256,6 +256,21 @@ final class InferenceServiceTests: XCTestCase {
         XCTAssertGreaterThan(budget.peakPixels, 0)
         XCTAssertLessThanOrEqual(budget.peakPixels, budget.pixels)
         XCTAssertEqual(budget.pixelsInUse, 0)
+
+        // An image whose header is above the per-image limit is refused at once, without
+        // waiting for the budget that the requests in flight hold.
+        _ = await budget.acquire(budget.pixels, deadline: nil)
+        var png = Fixtures.image("gray.png")
+        png.replaceSubrange(16..<24, with: [0, 0x0F, 0x42, 0x40, 0, 0x0F, 0x42, 0x40] as [UInt8])  // 10⁶ × 10⁶
+        let crc = ~png[12..<29].reduce(UInt32.max) { crc, byte in
+            (0..<8).reduce(crc ^ UInt32(byte)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        png.replaceSubrange(29..<33, with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (24 - 8 * $0)) })
+        let started = ContinuousClock.now
+        let bomb = await outcome { () async throws(ServingError) in try await service.classify(png, name: "bomb.png") }
+        guard case .failure(.invalidImage(.tooLarge))? = Optional(bomb) else { return XCTFail("\(bomb)") }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(5))
+        budget.release(budget.pixels)
     }
 
     /// Waiters are served in arrival order (a small request does not overtake a large one), and a

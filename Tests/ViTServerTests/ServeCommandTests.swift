@@ -42,17 +42,27 @@ final class ServeCommandTests: XCTestCase {
     }
 
     func testServeRefusesMismatchedWeightsAndModels() throws {
-        let process = Process()
-        process.executableURL = vit
-        process.arguments = ["serve", "--model", "m0", "--model", "m1", "--weights", Fixtures.weightsPath]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertNotEqual(process.terminationStatus, 0)
-        XCTAssertTrue(message.contains("give one --weights per --model (2 model(s), 1 weights file(s))"), message)
+        let cases: [([String], String)] = [
+            (["--model", "m0", "--model", "m1", "--weights", Fixtures.weightsPath],
+             "give one --weights per --model (2 model(s), 1 weights file(s))"),
+            // Beyond a week a time option is a mistake (and would overflow as a duration).
+            (["--model", "m0", "--placeholder-weights", "--shutdown-grace", "1e17"], "--shutdown-grace must be 0 (no limit) or positive"),
+            (["--model", "m0", "--placeholder-weights", "--timeout", "inf"], "--timeout must be positive"),
+        ]
+        for (arguments, expected) in cases {
+            let process = Process()
+            process.executableURL = vit
+            process.arguments = ["serve"] + arguments
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = Pipe()
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertNotEqual(process.terminationStatus, 0, "\(arguments)")
+            XCTAssertTrue(message.contains(expected), message)
+            XCTAssertFalse(message.contains("Fatal error"), message)
+        }
     }
 
     /// The first line the process writes (read on a thread of its own; empty at end of file).

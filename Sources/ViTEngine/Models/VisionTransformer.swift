@@ -119,13 +119,16 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case "synthesizer":
             let synthesis = try m.decodeIfPresent(String.self, forKey: .synthesis) ?? "dense"
             switch synthesis {
-            case "dense": config.tokenMixer = .factorizedDense
-            case "random": config.tokenMixer = .factorizedRandom(factor: try m.decode(Int.self, forKey: .factor))
+            case "dense":
+                config.tokenMixer = .factorizedDense
+                own = [.synthesis]
+            case "random":
+                config.tokenMixer = .factorizedRandom(factor: try m.decode(Int.self, forKey: .factor))
+                own = [.synthesis, .factor]
             default:
                 throw DecodingError.dataCorruptedError(forKey: .synthesis, in: m,
                                                        debugDescription: "synthesis must be 'dense' or 'random', not '\(synthesis)'")
             }
-            own = [.synthesis, .factor]
         case "evit":
             config.tokenMixer = .tokenRemoval(TokenRemoval(
                 keepRate: try m.decode(Double.self, forKey: .keepRate),
