@@ -94,6 +94,18 @@ final class RegistryTests: XCTestCase {
         XCTAssertNotEqual(deit.architecture, try ModelRegistry.model(named: "m0").architecture)
     }
 
+    /// Every family reads every tensor of its spec while building (none is checked at load and
+    /// then ignored), for every registered model.
+    func testEveryFamilyReadsExactlyItsTensorSpec() throws {
+        for info in ModelRegistry.all {
+            let spec = Model.tensorSpec(for: info)
+            let tensors = CheckpointTensors.placeholder(spec: spec)
+            _ = info.architecture.family.makeArchitecture(tensors: tensors)
+            let unread = spec.map(\.name).filter { !tensors.read.contains($0) }
+            XCTAssertEqual(unread, [], "\(info.name): tensors in the spec that the model never reads")
+        }
+    }
+
     /// The engine's tensor list for each model is exactly timm's state dict (float tensors), in
     /// timm's order (make_fixtures.py and make_zoo_fixtures.py record them).
     func testTensorSpecMatchesTimm() throws {

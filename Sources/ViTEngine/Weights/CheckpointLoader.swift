@@ -66,6 +66,9 @@ final class CheckpointTensors {
     /// The first failure of a read, if any.
     private(set) var firstError: EngineError?
     private let nonFinite: NonFiniteWeights
+    /// The canonical names an architecture has read: a spec tensor never read would be a weight
+    /// checked at load and then silently ignored (the tests hold every family to its spec).
+    private(set) var read: Set<String> = []
 
     fileprivate init(file: (any TensorSource)?, path: String, keys: [String: String], spec: [TensorSpec],
                      nonFinite: NonFiniteWeights = .refuse) {
@@ -85,6 +88,7 @@ final class CheckpointTensors {
     /// The tensor of that canonical name (the loader has already proven it is present).
     subscript(name: String) -> [Float] {
         let count = shape(name).reduce(1, *)
+        read.insert(name)
         guard let file, let key = keys[name] else {
             return [Float](repeating: name.hasSuffix("running_var") ? 1 : 0, count: count)
         }
