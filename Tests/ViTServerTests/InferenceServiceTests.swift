@@ -1,7 +1,7 @@
 import Foundation
 import MetricsTestKit
 import Synchronization
-import ViTEngine
+@testable import ViTEngine
 import ViTImages
 @testable import ViTServing
 import XCTest
@@ -262,9 +262,7 @@ final class InferenceServiceTests: XCTestCase {
         _ = await budget.acquire(budget.pixels, deadline: nil)
         var png = Fixtures.image("gray.png")
         png.replaceSubrange(16..<24, with: [0, 0x0F, 0x42, 0x40, 0, 0x0F, 0x42, 0x40] as [UInt8])  // 10⁶ × 10⁶
-        let crc = ~png[12..<29].reduce(UInt32.max) { crc, byte in
-            (0..<8).reduce(crc ^ UInt32(byte)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        }
+        let crc = CRC32.checksum(png[12..<29])
         png.replaceSubrange(29..<33, with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (24 - 8 * $0)) })
         let started = ContinuousClock.now
         let bomb = await outcome { () async throws(ServingError) in try await service.classify(png, name: "bomb.png") }

@@ -6,21 +6,23 @@
 // and every tensor decoded. Any outcome but a typed EngineError is a finding.
 import Foundation
 import FuzzSupport
-import ViTEngine
+@testable import ViTEngine  // ZipArchive reads the fixture (scripts/fuzz.sh builds for testing)
 
 /// The fixture's members other than its pickle, and the folder they sit in. Held as byte arrays:
 /// LeakSanitizer does not follow the tagged references inside a `Data` held by a global.
 nonisolated(unsafe) let fixture: (folder: String, members: [(name: String, bytes: [UInt8])]) = {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../Tests/ViTEngineTests/Fixtures/pth/tiny_timm.pth").standardized.path
-    let archive = try! StoredZip.read(Data(contentsOf: URL(fileURLWithPath: path)))
-    return ("tiny_timm", archive.filter { !$0.name.hasSuffix("/data.pkl") }.map { ($0.name, [UInt8]($0.data)) })
+    let archive = try! ZipArchive(data: Data(contentsOf: URL(fileURLWithPath: path)), path: path)
+    return ("tiny_timm", try! archive.entries.filter { !$0.name.hasSuffix("/data.pkl") }
+        .map { ($0.name, [UInt8](try archive.contents(of: $0))) })
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPickle(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let pickle = Data(bytes: start, count: count)
-    let file = StoredZip.write([(fixture.folder + "/data.pkl", pickle)] + fixture.members.map { ($0.name, Data($0.bytes)) })
+    let file = StoredZip.archive([(fixture.folder + "/data.pkl", pickle)] + fixture.members.map { ($0.name, Data($0.bytes)) },
+                                 crc32: CRC32.checksum)
     do {
         let checkpoint = try TorchCheckpoint(data: file, path: "fuzz")
         for name in checkpoint.names { _ = try? checkpoint.floats(name) }
