@@ -14,7 +14,8 @@ The "Which Transformer to Favor" benchmark's models are built from its checkout 
 see bench_models.py). fvcore has no count for ``torch.fft.fft2`` (FNet's token mixer); it is
 counted here as the dense real DFT the engine computes, ``2·T·C² + 2·T²·C`` MACs for a
 ``[T, C]`` sequence (Re(F_T·X·F_C) as four real matrix products), and the registry's source
-says so.
+says so. GFNet's ``rfft2``/``irfft2`` are counted the same way (``global_filter_dft_macs``); its
+filter's complex product is elementwise, which fvcore does not count.
 """
 import json
 import os
@@ -38,6 +39,9 @@ def count(name: str, input_size) -> float:
             module.fused_attn = False
     analysis = FlopCountAnalysis(model, torch.zeros(1, *input_size))
     analysis.set_op_handle("aten::fft_fft2", dense_dft_macs)
+    # rfft2 reads the real map, irfft2 writes it.
+    analysis.set_op_handle("aten::fft_rfft2", lambda inputs, outputs: global_filter_dft_macs(inputs[0]))
+    analysis.set_op_handle("aten::fft_irfft2", lambda inputs, outputs: global_filter_dft_macs(outputs[0]))
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     return analysis.total() / 1e9
@@ -51,6 +55,17 @@ def dense_dft_macs(inputs, outputs) -> int:
     for b in batch:
         n *= b
     return n * (2 * t * c * c + 2 * t * t * c)
+
+
+def global_filter_dft_macs(real_map) -> int:
+    """GFNet's ``rfft2`` or ``irfft2`` over ``dim=(1, 2)`` of a real ``[N, h, w, C]`` map, as the
+    dense real DFT products the engine computes: along the width ``h·w·2f·C`` (``f = w/2 + 1``
+    frequencies, real and imaginary), along the height a complex ``h×h`` product, ``4·h²·f·C``."""
+    from fvcore.nn.jit_handles import get_shape
+
+    n, h, w, c = get_shape(real_map)
+    f = w // 2 + 1
+    return n * (h * w * 2 * f * c + 4 * h * h * f * c)
 
 
 def main(argv) -> int:

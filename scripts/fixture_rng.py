@@ -80,6 +80,9 @@ RULES = [
     # of ±1 give scores of order 1, as softmax inputs should be.
     {"suffix": ".random_attn_1", "lo": -1.0, "hi": 1.0},
     {"suffix": ".random_attn_2", "lo": -1.0, "hi": 1.0},
+    # GFNet's global filters [h, w/2 + 1, C, 2]: complex gains of order 1 (the benchmark's init,
+    # 0.02·randn, would make the filter's output all LayerNorm epsilon).
+    {"suffix": ".complex_weight", "lo": -1.0, "hi": 1.0},
     # Swin's relative-position bias tables: of the attention scores' order, so every table entry
     # (and the index the engine derives for it) changes the result.
     {"suffix": "relative_position_bias_table", "lo": -1.0, "hi": 1.0},

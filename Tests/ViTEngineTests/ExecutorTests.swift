@@ -17,12 +17,12 @@ final class ExecutorTests: XCTestCase {
     }
 
     /// The benchmark's token mixers (Linformer, linear, synthesized and proportional attention:
-    /// one head per work item; FNet, ToMe's matching and merging, the Switch experts: one image)
-    /// keep the rule too.
+    /// one head per work item; FNet, ToMe's matching and merging, the Switch experts: one image;
+    /// GFNet's global filter: one block of channels) keep the rule too.
     func testTokenMixersAreBitIdenticalForAnyThreadCountAndBatch() throws {
         for name in ["linformer_vit_tiny_patch16", "fnet_vit_tiny_patch16", "tome_vit_tiny_r8_patch16",
                      "linear_vit_tiny_patch16", "synthesizer_fd_vit_tiny_patch16", "synthesizer_fr_vit_tiny_patch16",
-                     "switch_8_vit_tiny_patch16"] {
+                     "switch_8_vit_tiny_patch16", "gfnet_tiny_patch16"] {
             try checkThreadCountsAgree(model: name, height: 96, width: 96, seed: 7)
             try checkBatchingAgrees(model: name, height: 96, width: 96, seed: 8)
         }

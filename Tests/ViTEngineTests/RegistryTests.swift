@@ -87,7 +87,7 @@ final class RegistryTests: XCTestCase {
         XCTAssertThrowsError(try mixer("synthesizer", #", "synthesis": "dense", "f": 8"#)) { error in
             XCTAssertTrue("\(error)".contains("'f' is not a field of a synthesizer model"), "\(error)")
         }
-        XCTAssertThrowsError(try mixer("gfnet", "")) { XCTAssertTrue("\($0)".contains("unknown model family 'gfnet'"), "\($0)") }
+        XCTAssertThrowsError(try mixer("no_such_family", "")) { XCTAssertTrue("\($0)".contains("unknown model family 'no_such_family'"), "\($0)") }
         let deit = try ModelRegistry.model(named: "deit_tiny_patch16_224")
         XCTAssertEqual(deit.architecture.configuration(as: VisionTransformerConfig.self)?.embedDim, 192)
         XCTAssertNil(deit.architecture.configuration(as: EfficientViTConfig.self))

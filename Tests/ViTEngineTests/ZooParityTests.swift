@@ -22,6 +22,8 @@ final class ZooParityTests: XCTestCase {
         "synthesizer_fr_tiny_160_b1", "switch_tiny_224_b2", "switch_tiny_160_b1",
         "efficientformerv2_s0_224_b2", "efficientformerv2_s0_192x160_b1", "efficientformerv2_s1_224_b1",
         "efficientformerv2_s2_224_b1", "efficientformerv2_l_224_b1",
+        "gfnet_tiny_224_b2", "gfnet_tiny_160_b1", "gfnet_tiny_272_b1", "gfnet_extra_small_224_b1",
+        "gfnet_small_224_b1", "gfnet_base_224_b1",
     ]
 
     /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
@@ -30,7 +32,7 @@ final class ZooParityTests: XCTestCase {
                          "cait_xxs24_224_b2", "xcit_nano_224_b1", "linformer_tiny_160_b1", "fnet_tiny_288_b1",
                          "tome_tiny_r8_160_b1", "evit_small_160_b1", "swin_tiny_256x224_b1", "linear_tiny_160_b1",
                          "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
-                         "efficientformerv2_s0_192x160_b1"]
+                         "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1"]
         XCTAssert(Set(perFamily).isSubset(of: Self.cases))
         for isa in KernelTiers.supported where isa != KernelISA.best {
             try KernelTiers.with(isa) {
@@ -126,4 +128,16 @@ final class ZooParityTests: XCTestCase {
     func testEfficientFormerV2S1() throws { try checkParity("efficientformerv2_s1_224_b1") }
     func testEfficientFormerV2S2() throws { try checkParity("efficientformerv2_s2_224_b1") }
     func testEfficientFormerV2L() throws { try checkParity("efficientformerv2_l_224_b1") }
+    /// The benchmark's GFNet against torch.fft.rfft2/irfft2: every block's global filter (one
+    /// residual around filter and MLP together), the mean of the normalized tokens.
+    func testGFNetTiny() throws { try checkParity("gfnet_tiny_224_b2") }
+    /// set_image_res(160): the position embedding and the filters resized bilinearly (14 → 10 rows,
+    /// 8 → 6 frequencies).
+    func testGFNetTinyAt160() throws { try checkParity("gfnet_tiny_160_b1") }
+    /// set_image_res(272): an odd 17 × 17 grid (no Nyquist frequency), filters resized up (8 → 9 frequencies).
+    func testGFNetTinyAt272() throws { try checkParity("gfnet_tiny_272_b1") }
+    /// 386 channels (the benchmark's builder): a last block of 2 channels in the filter's split.
+    func testGFNetExtraSmall() throws { try checkParity("gfnet_extra_small_224_b1") }
+    func testGFNetSmall() throws { try checkParity("gfnet_small_224_b1") }
+    func testGFNetBase() throws { try checkParity("gfnet_base_224_b1") }
 }

@@ -323,6 +323,15 @@ final class Executor {
             runWindowed(node, scratch: scratch)
         case .featureMapAttention, .upsample2x:
             runFeatureMapLayer(node, scratch: scratch)
+        case let .family(operation):
+            let inputShape = inShape.dropFirst(), outputShape = outShape.dropFirst()
+            let items = operation.itemsPerImage(input: Array(inputShape), output: Array(outputShape))
+            pool.run(items: batch * items) { item, thread in
+                let (n, i) = item.quotientAndRemainder(dividingBy: items)
+                operation.run(item: i, FamilyOperationImage(
+                    x: x + n * inImage, residual: residual.map { $0 + n * outImage }, out: out + n * outImage,
+                    scratch: scratch + thread * scratchStride, inputShape: inputShape, outputShape: outputShape))
+            }
         }
     }
 }

@@ -197,6 +197,8 @@ enum Operation: Sendable {
     /// Swin's patch merging up to its reduction: each 2×2 block of `[N, H, W, C]` (zero padded to
     /// even sides) → one `4·C` vector, LayerNorm applied: `[N, ⌈H/2⌉, ⌈W/2⌉, 4·C]`.
     case patchMerging(weight: ParamID, bias: ParamID, epsilon: Float)
+    /// A family's own fused operation, with its kernel (see ``FamilyOperation``).
+    case family(any FamilyOperation)
 }
 
 extension Operation {
@@ -232,6 +234,7 @@ extension Operation {
         case .patchMerging: "patch merging"
         case .featureMapAttention: "feature-map attention"
         case .upsample2x: "upsample"
+        case .family(let operation): operation.kind
         }
     }
 }

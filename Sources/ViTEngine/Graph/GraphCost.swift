@@ -65,6 +65,8 @@ extension Graph {
             return batch * output[1] * input[1]
         case let .sequenceMixer(mixer):
             return batch * mixer.macsPerImage(input: input, output: output)
+        case let .family(operation):
+            return batch * operation.macsPerImage(input: Array(input.dropFirst()), output: Array(output.dropFirst()))
         case let .switchExperts(e):
             // The router and one expert's two layers per token.
             let c = input[2]

@@ -41,6 +41,7 @@ enum ModelFamilies {
         XCiTConfig.self,
         SwinTransformerConfig.self,
         EfficientFormerV2Config.self,
+        GFNetConfig.self,
     ]
 
     /// The family type for each registry `family` value.

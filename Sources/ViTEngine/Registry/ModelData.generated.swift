@@ -1368,6 +1368,134 @@ enum ModelData {
       }
     },
     {
+      "name": "gfnet_tiny_patch16",
+      "aliases": ["gfnet-ti"],
+      "family": "gfnet",
+      "taxonomy": "MLP/FFT (GFNet)",
+      "gfnet": {
+        "patch_size": 16,
+        "embed_dim": 256,
+        "depth": 12,
+        "mlp_ratio": 4.0,
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 7.512,
+        "gmacs": 1.336,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check; the GFNet release's own figures are for its own training, and its XS has 384 channels where the benchmark's builder has 386); params: counted from the benchmark's model (architectures/gfnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.rfft2/irfft2 counted as the dense real DFT products the engine computes (fvcore has no count for them)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "gfnet_extra_small_patch16",
+      "aliases": ["gfnet-xs"],
+      "family": "gfnet",
+      "taxonomy": "MLP/FFT (GFNet)",
+      "gfnet": {
+        "patch_size": 16,
+        "embed_dim": 386,
+        "depth": 12,
+        "mlp_ratio": 4.0,
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 16.143,
+        "gmacs": 2.959,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check; the GFNet release's own figures are for its own training, and its XS has 384 channels where the benchmark's builder has 386); params: counted from the benchmark's model (architectures/gfnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.rfft2/irfft2 counted as the dense real DFT products the engine computes (fvcore has no count for them)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "gfnet_small_patch16",
+      "aliases": ["gfnet-s"],
+      "family": "gfnet",
+      "taxonomy": "MLP/FFT (GFNet)",
+      "gfnet": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 19,
+        "mlp_ratio": 4.0,
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 24.87,
+        "gmacs": 4.603,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check; the GFNet release's own figures are for its own training, and its XS has 384 channels where the benchmark's builder has 386); params: counted from the benchmark's model (architectures/gfnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.rfft2/irfft2 counted as the dense real DFT products the engine computes (fvcore has no count for them)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "gfnet_base_patch16",
+      "aliases": ["gfnet-b"],
+      "family": "gfnet",
+      "taxonomy": "MLP/FFT (GFNet)",
+      "gfnet": {
+        "patch_size": 16,
+        "embed_dim": 512,
+        "depth": 19,
+        "mlp_ratio": 4.0,
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 43.121,
+        "gmacs": 8.09,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check; the GFNet release's own figures are for its own training, and its XS has 384 channels where the benchmark's builder has 386); params: counted from the benchmark's model (architectures/gfnet.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src), torch.fft.rfft2/irfft2 counted as the dense real DFT products the engine computes (fvcore has no count for them)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
       "name": "swin_tiny_patch4_window7_224",
       "aliases": ["swin-t", "swin_tiny"],
       "family": "swin",
