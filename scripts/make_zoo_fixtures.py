@@ -137,6 +137,22 @@ CASES = [
          weight_seed=82, bench=True),
     dict(name="gfnet_base_224_b1", model="gfnet_base_patch16", batch=1, height=224, width=224,
          weight_seed=83, bench=True),
+    # Nyströmformer: 197 tokens in 64 landmark segments (59 of 3, 5 of 4) or 32 (5 of 6, 27 of 7);
+    # set_image_res(160): 101 tokens (27 of 1, 37 of 2).
+    dict(name="nystrom64_tiny_224_b2", model="nystrom64_vit_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=84, bench=True, features=True),
+    dict(name="nystrom64_tiny_160_b1", model="nystrom64_vit_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=85, bench=True),
+    dict(name="nystrom32_tiny_224_b1", model="nystrom32_vit_tiny_patch16", batch=1, height=224, width=224,
+         weight_seed=86, bench=True),
+    dict(name="nystrom64_small_224_b1", model="nystrom64_vit_small_patch16", batch=1, height=224, width=224,
+         weight_seed=87, bench=True),
+    dict(name="nystrom32_small_224_b1", model="nystrom32_vit_small_patch16", batch=1, height=224, width=224,
+         weight_seed=88, bench=True),
+    dict(name="nystrom64_base_224_b1", model="nystrom64_vit_base_patch16", batch=1, height=224, width=224,
+         weight_seed=89, bench=True),
+    dict(name="nystrom32_base_224_b1", model="nystrom32_vit_base_patch16", batch=1, height=224, width=224,
+         weight_seed=90, bench=True),
     # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
     dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
          weight_seed=75, bench=True, evit=True, features=True),

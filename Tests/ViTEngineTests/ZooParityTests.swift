@@ -24,6 +24,8 @@ final class ZooParityTests: XCTestCase {
         "efficientformerv2_s2_224_b1", "efficientformerv2_l_224_b1",
         "gfnet_tiny_224_b2", "gfnet_tiny_160_b1", "gfnet_tiny_272_b1", "gfnet_extra_small_224_b1",
         "gfnet_small_224_b1", "gfnet_base_224_b1",
+        "nystrom64_tiny_224_b2", "nystrom64_tiny_160_b1", "nystrom32_tiny_224_b1", "nystrom64_small_224_b1",
+        "nystrom32_small_224_b1", "nystrom64_base_224_b1", "nystrom32_base_224_b1",
     ]
 
     /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
@@ -32,7 +34,8 @@ final class ZooParityTests: XCTestCase {
                          "cait_xxs24_224_b2", "xcit_nano_224_b1", "linformer_tiny_160_b1", "fnet_tiny_288_b1",
                          "tome_tiny_r8_160_b1", "evit_small_160_b1", "swin_tiny_256x224_b1", "linear_tiny_160_b1",
                          "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
-                         "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1"]
+                         "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1",
+                         "nystrom64_tiny_160_b1"]
         XCTAssert(Set(perFamily).isSubset(of: Self.cases))
         for isa in KernelTiers.supported where isa != KernelISA.best {
             try KernelTiers.with(isa) {
@@ -140,4 +143,14 @@ final class ZooParityTests: XCTestCase {
     func testGFNetExtraSmall() throws { try checkParity("gfnet_extra_small_224_b1") }
     func testGFNetSmall() throws { try checkParity("gfnet_small_224_b1") }
     func testGFNetBase() throws { try checkParity("gfnet_base_224_b1") }
+    /// The benchmark's Nyströmformer: 64 landmarks over 197 tokens (59 segments of 3, 5 of 4),
+    /// the pseudo-inverse by six iterations, the values added to the projection.
+    func testNystromformer64Tiny() throws { try checkParity("nystrom64_tiny_224_b2") }
+    /// set_image_res(160): 101 tokens (27 segments of 1, 37 of 2).
+    func testNystromformer64TinyAt160() throws { try checkParity("nystrom64_tiny_160_b1") }
+    func testNystromformer32Tiny() throws { try checkParity("nystrom32_tiny_224_b1") }
+    func testNystromformer64Small() throws { try checkParity("nystrom64_small_224_b1") }
+    func testNystromformer32Small() throws { try checkParity("nystrom32_small_224_b1") }
+    func testNystromformer64Base() throws { try checkParity("nystrom64_base_224_b1") }
+    func testNystromformer32Base() throws { try checkParity("nystrom32_base_224_b1") }
 }

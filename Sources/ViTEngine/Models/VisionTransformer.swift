@@ -49,6 +49,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case tokenMerging(perBlock: Int)
         /// The Linear Transformer's kernelized attention on timm's qkv (`LinearTransformer.swift`).
         case linearAttention
+        /// The Nyströmformer's attention through `landmarks` segment means of the queries and keys
+        /// (the benchmark's `num_landmarks`; `Nystromformer.swift`).
+        case nystrom(landmarks: Int)
         /// timm's attention, and a mixture of `experts` MLPs (the benchmark's `n_experts`;
         /// `SwitchTransformer.swift`).
         case switchExperts(experts: Int)
@@ -92,6 +95,7 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
     private enum MixerKeys: String, CodingKey {
         case projectedLength = "k", mergedPerBlock = "r", experts = "n_experts", synthesis, factor = "f"
         case keepRate = "keep_rate", shrinkingBlocks = "drop_loc", fusesTokens = "fuse_token"
+        case landmarks = "num_landmarks"
     }
 
     /// The common fields, then the token mixer of `family` with its own fields (a field of
@@ -110,6 +114,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case "tome":
             config.tokenMixer = .tokenMerging(perBlock: try m.decode(Int.self, forKey: .mergedPerBlock))
             own = [.mergedPerBlock]
+        case "nystrom":
+            config.tokenMixer = .nystrom(landmarks: try m.decode(Int.self, forKey: .landmarks))
+            own = [.landmarks]
         case "linear":
             config.tokenMixer = .linearAttention
             own = []
@@ -163,6 +170,10 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         }
         switch tokenMixer {
         case .attention, .linearAttention, .factorizedDense: break
+        case .nystrom(let l):
+            guard l >= 1 else {
+                throw .invalidConfiguration(model: model, reason: "a Nyströmformer needs num_landmarks ≥ 1")
+            }
         case .factorizedRandom(let f):
             guard f >= 1 else {
                 throw .invalidConfiguration(model: model, reason: "a random Synthesizer needs its factor rank f ≥ 1")
@@ -224,7 +235,7 @@ struct VisionTransformer: Sendable {
         for i in 0..<c.depth {
             let prefix = "blocks.\(i)"
             switch c.tokenMixer {
-            case .attention, .tokenMerging, .linearAttention, .tokenRemoval:
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
             case .linformer(let length):
@@ -267,7 +278,7 @@ struct VisionTransformer: Sendable {
         blocks = (0..<c.depth).map { i in
             let prefix = "blocks.\(i)"
             return switch c.tokenMixer {
-            case .attention, .tokenMerging, .linearAttention, .tokenRemoval:
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer(let length): .linformer(loader.linformerBlock(prefix, config: c, length: length))
@@ -311,6 +322,12 @@ extension VisionTransformer: Architecture {
             return "a square patch grid (H / \(p) = W / \(p)): the benchmark's set_image_res resizes its tables "
                 + "for square images only"
         }
+        if case .nystrom(let landmarks) = config.tokenMixer {
+            let tokens = config.prefixTokens + (height / p) * (width / p)
+            if tokens < landmarks {
+                return "at least \(landmarks) tokens (one per landmark): \(tokens) at \(height)×\(width)"
+            }
+        }
         return nil
     }
 
@@ -334,6 +351,7 @@ extension VisionTransformer: Architecture {
                 switch c.tokenMixer {
                 case .tokenMerging(let perBlock): x = g.tokenMergingBlock(b, merging: perBlock, sizes: &sizes, x, label: label)
                 case .linearAttention: x = g.linearAttentionBlock(b, x, label: label)
+                case .nystrom(let l): x = g.nystromBlock(b, landmarks: l, x, label: label)
                 case .tokenRemoval(let removal):
                     x = g.tokenRemovalBlock(b, keepRate: removal.keepRate(block: i), fuses: removal.fusesTokens, x, label: label)
                 default: x = g.transformerBlock(b, x, label: label)
@@ -373,7 +391,7 @@ extension VisionTransformer {
 extension VisionTransformerConfig: ModelFamily {
     /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
     /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
-    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit"] }
+    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom"] }
 
     var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
     func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { VisionTransformer.checkpointKey }
