@@ -17,9 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom")
+MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32")
+FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer")
 
 # Registry models built by one of the benchmark's builders with arguments of their own:
 # registry name -> (builder, arguments). EViT takes the settings of the official release

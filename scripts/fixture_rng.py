@@ -83,6 +83,9 @@ RULES = [
     # GFNet's global filters [h, w/2 + 1, C, 2]: complex gains of order 1 (the benchmark's init,
     # 0.02·randn, would make the filter's output all LayerNorm epsilon).
     {"suffix": ".complex_weight", "lo": -1.0, "hi": 1.0},
+    # The Performer's random features [m, d] (a buffer drawn at init): entries of unit variance,
+    # as the Gaussian rows the reference draws.
+    {"suffix": ".projection_matrix", "lo": -1.7, "hi": 1.7},
     # Swin's relative-position bias tables: of the attention scores' order, so every table entry
     # (and the index the engine derives for it) changes the result.
     {"suffix": "relative_position_bias_table", "lo": -1.0, "hi": 1.0},

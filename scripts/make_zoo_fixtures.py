@@ -153,6 +153,15 @@ CASES = [
          weight_seed=89, bench=True),
     dict(name="nystrom32_base_224_b1", model="nystrom32_vit_base_patch16", batch=1, height=224, width=224,
          weight_seed=90, bench=True),
+    # Performer: the random projections are the checkpoint's buffers (generated like any tensor).
+    dict(name="performer_tiny_224_b2", model="performer_vit_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=91, bench=True, features=True),
+    dict(name="performer_tiny_160_b1", model="performer_vit_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=92, bench=True),
+    dict(name="performer_small_224_b1", model="performer_vit_small_patch16", batch=1, height=224, width=224,
+         weight_seed=93, bench=True),
+    dict(name="performer_base_224_b1", model="performer_vit_base_patch16", batch=1, height=224, width=224,
+         weight_seed=94, bench=True),
     # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
     dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
          weight_seed=75, bench=True, evit=True, features=True),

@@ -22,9 +22,17 @@ final class ExecutorTests: XCTestCase {
     func testTokenMixersAreBitIdenticalForAnyThreadCountAndBatch() throws {
         for name in ["linformer_vit_tiny_patch16", "fnet_vit_tiny_patch16", "tome_vit_tiny_r8_patch16",
                      "linear_vit_tiny_patch16", "synthesizer_fd_vit_tiny_patch16", "synthesizer_fr_vit_tiny_patch16",
-                     "switch_8_vit_tiny_patch16", "gfnet_tiny_patch16"] {
+                     "switch_8_vit_tiny_patch16", "gfnet_tiny_patch16",
+                     "performer_vit_tiny_patch16"] {
             try checkThreadCountsAgree(model: name, height: 96, width: 96, seed: 7)
             try checkBatchingAgrees(model: name, height: 96, width: 96, seed: 8)
+        }
+        // The Nyströmformer needs a token per landmark (64): 101 tokens at 160², and a clear
+        // refusal at 96² (37 tokens), where the reference's assertion fails.
+        try checkThreadCountsAgree(model: "nystrom64_vit_tiny_patch16", height: 160, width: 160, seed: 7)
+        try checkBatchingAgrees(model: "nystrom64_vit_tiny_patch16", height: 160, width: 160, seed: 8)
+        XCTAssertThrowsError(try checkBatchingAgrees(model: "nystrom64_vit_tiny_patch16", height: 96, width: 96, seed: 8)) {
+            XCTAssertTrue("\($0)".contains("at least 64 tokens (one per landmark): 37 at 96×96"), "\($0)")
         }
     }
 

@@ -26,6 +26,7 @@ final class ZooParityTests: XCTestCase {
         "gfnet_small_224_b1", "gfnet_base_224_b1",
         "nystrom64_tiny_224_b2", "nystrom64_tiny_160_b1", "nystrom32_tiny_224_b1", "nystrom64_small_224_b1",
         "nystrom32_small_224_b1", "nystrom64_base_224_b1", "nystrom32_base_224_b1",
+        "performer_tiny_224_b2", "performer_tiny_160_b1", "performer_small_224_b1", "performer_base_224_b1",
     ]
 
     /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
@@ -35,7 +36,7 @@ final class ZooParityTests: XCTestCase {
                          "tome_tiny_r8_160_b1", "evit_small_160_b1", "swin_tiny_256x224_b1", "linear_tiny_160_b1",
                          "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
                          "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1",
-                         "nystrom64_tiny_160_b1"]
+                         "nystrom64_tiny_160_b1", "performer_tiny_160_b1"]
         XCTAssert(Set(perFamily).isSubset(of: Self.cases))
         for isa in KernelTiers.supported where isa != KernelISA.best {
             try KernelTiers.with(isa) {
@@ -153,4 +154,10 @@ final class ZooParityTests: XCTestCase {
     func testNystromformer32Small() throws { try checkParity("nystrom32_small_224_b1") }
     func testNystromformer64Base() throws { try checkParity("nystrom64_base_224_b1") }
     func testNystromformer32Base() throws { try checkParity("nystrom32_base_224_b1") }
+    /// The benchmark's Performer: FAVOR+ features through the checkpoint's projection buffer,
+    /// queries shifted by their row maximum, keys by the head's.
+    func testPerformerTiny() throws { try checkParity("performer_tiny_224_b2") }
+    func testPerformerTinyAt160() throws { try checkParity("performer_tiny_160_b1") }
+    func testPerformerSmall() throws { try checkParity("performer_small_224_b1") }
+    func testPerformerBase() throws { try checkParity("performer_base_224_b1") }
 }

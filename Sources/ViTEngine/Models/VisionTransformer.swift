@@ -52,6 +52,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         /// The Nyströmformer's attention through `landmarks` segment means of the queries and keys
         /// (the benchmark's `num_landmarks`; `Nystromformer.swift`).
         case nystrom(landmarks: Int)
+        /// The Performer's FAVOR+ attention through `features` random features per head (the
+        /// benchmark's `nb_features`; `Performer.swift`).
+        case performer(features: Int)
         /// timm's attention, and a mixture of `experts` MLPs (the benchmark's `n_experts`;
         /// `SwitchTransformer.swift`).
         case switchExperts(experts: Int)
@@ -95,7 +98,7 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
     private enum MixerKeys: String, CodingKey {
         case projectedLength = "k", mergedPerBlock = "r", experts = "n_experts", synthesis, factor = "f"
         case keepRate = "keep_rate", shrinkingBlocks = "drop_loc", fusesTokens = "fuse_token"
-        case landmarks = "num_landmarks"
+        case landmarks = "num_landmarks", features = "nb_features"
     }
 
     /// The common fields, then the token mixer of `family` with its own fields (a field of
@@ -117,6 +120,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case "nystrom":
             config.tokenMixer = .nystrom(landmarks: try m.decode(Int.self, forKey: .landmarks))
             own = [.landmarks]
+        case "performer":
+            config.tokenMixer = .performer(features: try m.decode(Int.self, forKey: .features))
+            own = [.features]
         case "linear":
             config.tokenMixer = .linearAttention
             own = []
@@ -170,6 +176,10 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         }
         switch tokenMixer {
         case .attention, .linearAttention, .factorizedDense: break
+        case .performer(let features):
+            guard features >= 1 else {
+                throw .invalidConfiguration(model: model, reason: "a Performer needs nb_features ≥ 1")
+            }
         case .nystrom(let l):
             guard l >= 1 else {
                 throw .invalidConfiguration(model: model, reason: "a Nyströmformer needs num_landmarks ≥ 1")
@@ -242,6 +252,9 @@ struct VisionTransformer: Sendable {
                 spec += LinformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: c.trainTokens, length: length)
             case .fourier:
                 spec += FourierBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim)
+            case .performer(let features):
+                spec += PerformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
+                                                  features: features, qkvBias: c.qkvBias)
             case .factorizedDense:
                 spec += SynthesizerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
                                                     tokens: c.trainTokens, bias: c.qkvBias)
@@ -283,6 +296,7 @@ struct VisionTransformer: Sendable {
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer(let length): .linformer(loader.linformerBlock(prefix, config: c, length: length))
             case .fourier: .fourier(loader.fourierBlock(prefix, config: c))
+            case .performer: .performer(loader.performerBlock(prefix, config: c))
             case .switchExperts(let experts): .switchExperts(loader.switchBlock(prefix, config: c, experts: experts))
             case .factorizedDense: .synthesizer(loader.synthesizerBlock(prefix, config: c))
             case .factorizedRandom(let factor): .randomSynthesizer(loader.randomSynthesizerBlock(prefix, config: c, factor: factor))
@@ -358,6 +372,7 @@ extension VisionTransformer: Architecture {
                 }
             case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)
+            case .performer(let b): x = g.performerBlock(b, x, label: label)
             case .switchExperts(let b): x = g.switchBlock(b, x, label: label)
             case .randomSynthesizer(let b):
                 x = g.randomSynthesizerBlock(b, b.attention.tables(tokens: tokens), x, label: label)
@@ -382,6 +397,7 @@ extension VisionTransformer {
         case attention(TransformerBlock)
         case linformer(LinformerBlock)
         case fourier(FourierBlock)
+        case performer(PerformerBlock)
         case switchExperts(SwitchBlock)
         case synthesizer(SynthesizerBlock)
         case randomSynthesizer(RandomSynthesizerBlock)
@@ -391,7 +407,7 @@ extension VisionTransformer {
 extension VisionTransformerConfig: ModelFamily {
     /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
     /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
-    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom"] }
+    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom", "performer"] }
 
     var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
     func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { VisionTransformer.checkpointKey }

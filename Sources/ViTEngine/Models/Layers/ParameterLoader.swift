@@ -42,12 +42,14 @@ struct ParameterLoader {
         return packed(weight: w, bias: b, name: prefix)
     }
 
-    /// Bias-free `nn.Linear` layers on the same input (Linformer's `to_q`, `to_k`, `to_v`) as one
-    /// layer whose outputs are theirs side by side, so they run as one GEMM.
-    mutating func stackedLinear(_ prefixes: [String], name: String) -> LinearLayer {
+    /// `nn.Linear` layers on the same input (Linformer's and the Performer's `to_q`, `to_k`,
+    /// `to_v`) as one layer whose outputs are theirs side by side, so they run as one GEMM; with
+    /// `bias`, each layer's bias is read, otherwise they have none.
+    mutating func stackedLinear(_ prefixes: [String], bias: Bool = false, name: String) -> LinearLayer {
         let w = prefixes.flatMap { tensors[$0 + ".weight"] }
         let outFeatures = prefixes.reduce(0) { $0 + tensors.shape($1 + ".weight")[0] }
-        return packed(weight: w, bias: [Float](repeating: 0, count: outFeatures), name: name)
+        let b = bias ? prefixes.flatMap { tensors[$0 + ".bias"] } : [Float](repeating: 0, count: outFeatures)
+        return packed(weight: w, bias: b, name: name)
     }
 
     private mutating func packed(weight w: [Float], bias b: [Float], name: String) -> LinearLayer {
