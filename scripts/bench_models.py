@@ -17,9 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer")
+MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer", "poly_sa")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer")
+FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer", "polysa")
 
 # Registry models built by one of the benchmark's builders with arguments of their own:
 # registry name -> (builder, arguments). EViT takes the settings of the official release
@@ -199,7 +199,7 @@ def register(bench_src: str) -> None:
     # Token mixers written before timm's Block passed attn_mask/is_causal to its attention.
     for module, cls in (("fnet", "FFT"), ("linear_transformer", "LinearAttention"),
                         ("synthesizer", "FactorizedDenseAttention"), ("synthesizer", "FactorizedRandomAttention"),
-                        ("nystrom", "NysAttention")):
+                        ("nystrom", "NysAttention"), ("poly_sa", "PolySelfAttention")):
         mixer = getattr(sys.modules["architectures." + module], cls)
         if not getattr(mixer.forward, "_bench_compat", False):
             mixer.forward = _without_attention_mask(mixer.forward)

@@ -86,6 +86,9 @@ RULES = [
     # The Performer's random features [m, d] (a buffer drawn at init): entries of unit variance,
     # as the Gaussian rows the reference draws.
     {"suffix": ".projection_matrix", "lo": -1.7, "hi": 1.7},
+    # Poly-SA's per-position weights [heads, T] of the modulator and of each token's scale.
+    {"suffix": ".attn.p1", "lo": -1.0, "hi": 1.0},
+    {"suffix": ".attn.p2", "lo": -1.0, "hi": 1.0},
     # Swin's relative-position bias tables: of the attention scores' order, so every table entry
     # (and the index the engine derives for it) changes the result.
     {"suffix": "relative_position_bias_table", "lo": -1.0, "hi": 1.0},

@@ -162,6 +162,15 @@ CASES = [
          weight_seed=93, bench=True),
     dict(name="performer_base_224_b1", model="performer_vit_base_patch16", batch=1, height=224, width=224,
          weight_seed=94, bench=True),
+    # Poly-SA: set_image_res(160) resizes p1 and p2 bicubically over the patch grid.
+    dict(name="polysa_tiny_224_b2", model="polysa_vit_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=95, bench=True, features=True),
+    dict(name="polysa_tiny_160_b1", model="polysa_vit_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=96, bench=True),
+    dict(name="polysa_small_224_b1", model="polysa_vit_small_patch16", batch=1, height=224, width=224,
+         weight_seed=97, bench=True),
+    dict(name="polysa_base_224_b1", model="polysa_vit_base_patch16", batch=1, height=224, width=224,
+         weight_seed=98, bench=True),
     # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
     dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
          weight_seed=75, bench=True, evit=True, features=True),

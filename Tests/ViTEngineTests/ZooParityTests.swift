@@ -27,6 +27,7 @@ final class ZooParityTests: XCTestCase {
         "nystrom64_tiny_224_b2", "nystrom64_tiny_160_b1", "nystrom32_tiny_224_b1", "nystrom64_small_224_b1",
         "nystrom32_small_224_b1", "nystrom64_base_224_b1", "nystrom32_base_224_b1",
         "performer_tiny_224_b2", "performer_tiny_160_b1", "performer_small_224_b1", "performer_base_224_b1",
+        "polysa_tiny_224_b2", "polysa_tiny_160_b1", "polysa_small_224_b1", "polysa_base_224_b1",
     ]
 
     /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
@@ -36,7 +37,7 @@ final class ZooParityTests: XCTestCase {
                          "tome_tiny_r8_160_b1", "evit_small_160_b1", "swin_tiny_256x224_b1", "linear_tiny_160_b1",
                          "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
                          "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1",
-                         "nystrom64_tiny_160_b1", "performer_tiny_160_b1"]
+                         "nystrom64_tiny_160_b1", "performer_tiny_160_b1", "polysa_tiny_160_b1"]
         XCTAssert(Set(perFamily).isSubset(of: Self.cases))
         for isa in KernelTiers.supported where isa != KernelISA.best {
             try KernelTiers.with(isa) {
@@ -160,4 +161,11 @@ final class ZooParityTests: XCTestCase {
     func testPerformerTinyAt160() throws { try checkParity("performer_tiny_160_b1") }
     func testPerformerSmall() throws { try checkParity("performer_small_224_b1") }
     func testPerformerBase() throws { try checkParity("performer_base_224_b1") }
+    /// The benchmark's Poly-SA: one LayerNorm'd modulator per head from the whole sequence,
+    /// scaled per token.
+    func testPolySATiny() throws { try checkParity("polysa_tiny_224_b2") }
+    /// set_image_res(160): p₁ and p₂ resized bicubically over the patch grid, class column kept.
+    func testPolySATinyAt160() throws { try checkParity("polysa_tiny_160_b1") }
+    func testPolySASmall() throws { try checkParity("polysa_small_224_b1") }
+    func testPolySABase() throws { try checkParity("polysa_base_224_b1") }
 }

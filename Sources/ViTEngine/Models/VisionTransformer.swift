@@ -55,6 +55,8 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         /// The Performer's FAVOR+ attention through `features` random features per head (the
         /// benchmark's `nb_features`; `Performer.swift`).
         case performer(features: Int)
+        /// Poly-SA's per-head modulator of the whole sequence (`PolySA.swift`).
+        case polynomial
         /// timm's attention, and a mixture of `experts` MLPs (the benchmark's `n_experts`;
         /// `SwitchTransformer.swift`).
         case switchExperts(experts: Int)
@@ -123,6 +125,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case "performer":
             config.tokenMixer = .performer(features: try m.decode(Int.self, forKey: .features))
             own = [.features]
+        case "polysa":
+            config.tokenMixer = .polynomial
+            own = []
         case "linear":
             config.tokenMixer = .linearAttention
             own = []
@@ -175,7 +180,7 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
             throw .invalidConfiguration(model: model, reason: "global_pool must be 'token' (with a class token) or 'avg'")
         }
         switch tokenMixer {
-        case .attention, .linearAttention, .factorizedDense: break
+        case .attention, .linearAttention, .factorizedDense, .polynomial: break
         case .performer(let features):
             guard features >= 1 else {
                 throw .invalidConfiguration(model: model, reason: "a Performer needs nb_features ≥ 1")
@@ -252,6 +257,9 @@ struct VisionTransformer: Sendable {
                 spec += LinformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: c.trainTokens, length: length)
             case .fourier:
                 spec += FourierBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim)
+            case .polynomial:
+                spec += PolyBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
+                                             tokens: c.trainTokens, qkvBias: c.qkvBias)
             case .performer(let features):
                 spec += PerformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, heads: c.numHeads,
                                                   features: features, qkvBias: c.qkvBias)
@@ -297,6 +305,7 @@ struct VisionTransformer: Sendable {
             case .linformer(let length): .linformer(loader.linformerBlock(prefix, config: c, length: length))
             case .fourier: .fourier(loader.fourierBlock(prefix, config: c))
             case .performer: .performer(loader.performerBlock(prefix, config: c))
+            case .polynomial: .polynomial(loader.polyBlock(prefix, config: c))
             case .switchExperts(let experts): .switchExperts(loader.switchBlock(prefix, config: c, experts: experts))
             case .factorizedDense: .synthesizer(loader.synthesizerBlock(prefix, config: c))
             case .factorizedRandom(let factor): .randomSynthesizer(loader.randomSynthesizerBlock(prefix, config: c, factor: factor))
@@ -373,6 +382,7 @@ extension VisionTransformer: Architecture {
             case .linformer(let b): x = g.linformerBlock(b, b.attention.tables(grid: grid), x, label: label)
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)
             case .performer(let b): x = g.performerBlock(b, x, label: label)
+            case .polynomial(let b): x = g.polyBlock(b, config: c, grid: grid, x, label: label)
             case .switchExperts(let b): x = g.switchBlock(b, x, label: label)
             case .randomSynthesizer(let b):
                 x = g.randomSynthesizerBlock(b, b.attention.tables(tokens: tokens), x, label: label)
@@ -398,6 +408,7 @@ extension VisionTransformer {
         case linformer(LinformerBlock)
         case fourier(FourierBlock)
         case performer(PerformerBlock)
+        case polynomial(PolyBlock)
         case switchExperts(SwitchBlock)
         case synthesizer(SynthesizerBlock)
         case randomSynthesizer(RandomSynthesizerBlock)
@@ -407,7 +418,7 @@ extension VisionTransformer {
 extension VisionTransformerConfig: ModelFamily {
     /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
     /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
-    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom", "performer"] }
+    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom", "performer", "polysa"] }
 
     var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
     func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { VisionTransformer.checkpointKey }

@@ -1601,6 +1601,120 @@ enum ModelData {
       }
     },
     {
+      "name": "polysa_vit_tiny_patch16",
+      "aliases": ["polysa-ti"],
+      "family": "polysa",
+      "taxonomy": "fixed (Poly-SA)",
+      "polysa": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.733,
+        "gmacs": 1.08,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/poly_sa.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "polysa_vit_small_patch16",
+      "aliases": ["polysa-s"],
+      "family": "polysa",
+      "taxonomy": "fixed (Poly-SA)",
+      "polysa": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 22.08,
+        "gmacs": 4.252,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/poly_sa.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "polysa_vit_base_patch16",
+      "aliases": ["polysa-b"],
+      "family": "polysa",
+      "taxonomy": "fixed (Poly-SA)",
+      "polysa": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 86.625,
+        "gmacs": 16.87,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/poly_sa.py); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
       "name": "synthesizer_fd_vit_tiny_patch16",
       "aliases": ["synthesizer-fd-ti"],
       "family": "synthesizer",
