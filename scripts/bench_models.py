@@ -17,9 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer", "poly_sa")
+MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer", "poly_sa", "token_learner")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer", "polysa")
+FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer", "polysa", "token")
 
 # Registry models built by one of the benchmark's builders with arguments of their own:
 # registry name -> (builder, arguments). EViT takes the settings of the official release

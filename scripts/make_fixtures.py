@@ -103,8 +103,15 @@ def build_timm(model_name: str):
 
 
 def float_entries(model) -> list[tuple[str, tuple[int, ...]]]:
-    """Ordered [(timm name, shape)] of all float tensors in the state dict."""
-    return [(k, tuple(v.shape)) for k, v in model.state_dict().items() if v.is_floating_point()]
+    """Ordered [(timm name, shape)] of all float tensors in the state dict, each tensor once: a
+    module registered twice (the benchmark's TokenLearner ViT runs its first blocks again) puts
+    the same tensor in the state dict under a second name, which is left out."""
+    seen, entries = set(), []
+    for k, v in model.state_dict().items():
+        if v.is_floating_point() and v.data_ptr() not in seen:
+            seen.add(v.data_ptr())
+            entries.append((k, tuple(v.shape)))
+    return entries
 
 
 def generated_state(model, seed: int, round_f16: bool) -> dict[str, torch.Tensor]:
@@ -120,7 +127,7 @@ def generated_state(model, seed: int, round_f16: bool) -> dict[str, torch.Tensor
 
 def fill_model(model, state: dict[str, torch.Tensor]) -> None:
     sd = model.state_dict()
-    floats = {k for k, v in sd.items() if v.is_floating_point()}
+    floats = {k for k, _ in float_entries(model)}
     assert floats == set(state), "generated state does not cover the model's float tensors"
     with torch.no_grad():
         for k in floats:

@@ -171,6 +171,22 @@ CASES = [
          weight_seed=97, bench=True),
     dict(name="polysa_base_224_b1", model="polysa_vit_base_patch16", batch=1, height=224, width=224,
          weight_seed=98, bench=True),
+    # TokenLearner: blocks 0..L-1, the TokenLearner (8 tokens), blocks 0..L-1 again (the benchmark's
+    # block list); the repeated blocks are one tensor under two names, generated once.
+    dict(name="token_learner_8_50_tiny_224_b2", model="token_learner_vit_8_50_tiny_patch16", batch=2, height=224,
+         width=224, weight_seed=99, bench=True, features=True),
+    dict(name="token_learner_8_50_tiny_160_b1", model="token_learner_vit_8_50_tiny_patch16", batch=1, height=160,
+         width=160, weight_seed=100, bench=True),
+    dict(name="token_learner_8_75_tiny_224_b1", model="token_learner_vit_8_75_tiny_patch16", batch=1, height=224,
+         width=224, weight_seed=101, bench=True),
+    dict(name="token_learner_8_50_small_224_b1", model="token_learner_vit_8_50_small_patch16", batch=1, height=224,
+         width=224, weight_seed=102, bench=True),
+    dict(name="token_learner_8_75_small_224_b1", model="token_learner_vit_8_75_small_patch16", batch=1, height=224,
+         width=224, weight_seed=103, bench=True),
+    dict(name="token_learner_8_50_base_224_b1", model="token_learner_vit_8_50_base_patch16", batch=1, height=224,
+         width=224, weight_seed=104, bench=True),
+    dict(name="token_learner_8_75_base_224_b1", model="token_learner_vit_8_75_base_patch16", batch=1, height=224,
+         width=224, weight_seed=105, bench=True),
     # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
     dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
          weight_seed=75, bench=True, evit=True, features=True),

@@ -32,7 +32,7 @@ final class GlobalFilterTests: XCTestCase {
                     scratch.withUnsafeMutableBufferPointer { sp in
                         for item in 0..<items {
                             filter.run(item: item, FamilyOperationImage(
-                                x: xp.baseAddress!, residual: residual ? bp.baseAddress! : nil, out: op.baseAddress!,
+                                x: xp.baseAddress!, residual: residual ? bp.baseAddress! : nil, auxiliary: nil, out: op.baseAddress!,
                                 scratch: sp.baseAddress!, inputShape: [h * h, c], outputShape: [h * h, c]))
                         }
                     }

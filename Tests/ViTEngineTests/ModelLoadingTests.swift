@@ -97,6 +97,32 @@ final class ModelLoadingTests: XCTestCase {
         XCTAssertEqual(model.info.name, "efficientvit_m0")
     }
 
+    /// The benchmark's TokenLearner ViT saves its first 6 blocks a second time (as blocks 7–12,
+    /// the same tensors): such a file loads and runs as the one holding each block once, and a
+    /// block past the repeated ones is still an unexpected tensor.
+    func testTokenLearnerCheckpointWithItsRepeatedBlocksLoads() throws {
+        let model = try ModelRegistry.model(named: "token_learner_vit_8_50_tiny_patch16")
+        let once = Fixtures.generatedWeights(model: model, seed: 3)
+        let again = once.filter { $0.name.hasPrefix("blocks.") && Int($0.name.split(separator: ".")[1])! < 6 }
+            .map { (name: "blocks.\(Int($0.name.split(separator: ".")[1])! + 7)." + $0.name.split(separator: ".").dropFirst(2).joined(separator: "."),
+                    shape: $0.shape, values: $0.values) }
+        XCTAssertEqual(again.count, 6 * 12)
+        func logits(_ tensors: [Entry], _ file: String) throws -> [Float] {
+            let path = directory.appendingPathComponent(file).path
+            try SafeTensorsWriter.write(tensors, to: path)
+            let input = Tensor(shape: [1, 3, 224, 224], values: Fixtures.manifest.generator.input(shape: [1, 3, 224, 224], seed: 1))
+            return try Model(info: model, weights: SafeTensorsFile(path: path)).makeSession(batch: 1, height: 224, width: 224)
+                .run(input).logits.values
+        }
+        XCTAssertEqual(try logits(once + again, "saved.safetensors"), try logits(once, "once.safetensors"))
+        let path = directory.appendingPathComponent("extra.safetensors").path
+        try SafeTensorsWriter.write(once + [("blocks.13.norm1.weight", [192], [Float](repeating: 1, count: 192))], to: path)
+        XCTAssertThrowsError(try Model(info: model, weights: SafeTensorsFile(path: path))) { error in
+            guard case let .unexpectedTensors(names, _)? = error as? EngineError else { return XCTFail("\(error)") }
+            XCTAssertEqual(names, ["blocks.13.norm1.weight"])
+        }
+    }
+
     func testWrongShapeNamesTensorAndShapes() {
         let tensors = weights().map { $0.name == "head.linear.weight" ? ($0.name, [1000, 191], Array($0.values.prefix(191_000))) : $0 }
         assertError(try load(tensors)) { e in

@@ -28,6 +28,9 @@ final class ZooParityTests: XCTestCase {
         "nystrom32_small_224_b1", "nystrom64_base_224_b1", "nystrom32_base_224_b1",
         "performer_tiny_224_b2", "performer_tiny_160_b1", "performer_small_224_b1", "performer_base_224_b1",
         "polysa_tiny_224_b2", "polysa_tiny_160_b1", "polysa_small_224_b1", "polysa_base_224_b1",
+        "token_learner_8_50_tiny_224_b2", "token_learner_8_50_tiny_160_b1", "token_learner_8_75_tiny_224_b1",
+        "token_learner_8_50_small_224_b1", "token_learner_8_75_small_224_b1", "token_learner_8_50_base_224_b1",
+        "token_learner_8_75_base_224_b1",
     ]
 
     /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
@@ -37,7 +40,8 @@ final class ZooParityTests: XCTestCase {
                          "tome_tiny_r8_160_b1", "evit_small_160_b1", "swin_tiny_256x224_b1", "linear_tiny_160_b1",
                          "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
                          "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1",
-                         "nystrom64_tiny_160_b1", "performer_tiny_160_b1", "polysa_tiny_160_b1"]
+                         "nystrom64_tiny_160_b1", "performer_tiny_160_b1", "polysa_tiny_160_b1",
+                         "token_learner_8_50_tiny_160_b1"]
         XCTAssert(Set(perFamily).isSubset(of: Self.cases))
         for isa in KernelTiers.supported where isa != KernelISA.best {
             try KernelTiers.with(isa) {
@@ -168,4 +172,13 @@ final class ZooParityTests: XCTestCase {
     func testPolySATinyAt160() throws { try checkParity("polysa_tiny_160_b1") }
     func testPolySASmall() throws { try checkParity("polysa_small_224_b1") }
     func testPolySABase() throws { try checkParity("polysa_base_224_b1") }
+    /// The benchmark's TokenLearner ViT: blocks 0–5, 8 learned tokens, blocks 0–5 again.
+    func testTokenLearnerTiny() throws { try checkParity("token_learner_8_50_tiny_224_b2") }
+    func testTokenLearnerTinyAt160() throws { try checkParity("token_learner_8_50_tiny_160_b1") }
+    /// Blocks 0–8, the TokenLearner, blocks 0–8 again.
+    func testTokenLearner75Tiny() throws { try checkParity("token_learner_8_75_tiny_224_b1") }
+    func testTokenLearnerSmall() throws { try checkParity("token_learner_8_50_small_224_b1") }
+    func testTokenLearner75Small() throws { try checkParity("token_learner_8_75_small_224_b1") }
+    func testTokenLearnerBase() throws { try checkParity("token_learner_8_50_base_224_b1") }
+    func testTokenLearner75Base() throws { try checkParity("token_learner_8_75_base_224_b1") }
 }

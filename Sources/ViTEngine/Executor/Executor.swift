@@ -326,10 +326,13 @@ final class Executor {
         case let .family(operation):
             let inputShape = inShape.dropFirst(), outputShape = outShape.dropFirst()
             let items = operation.itemsPerImage(input: Array(inputShape), output: Array(outputShape))
+            let auxiliary = node.auxiliary.first.map { (pointer: UnsafePointer(pointer($0)),
+                                                        image: graph.values[$0.index].shape.dropFirst().reduce(1, *)) }
             pool.run(items: batch * items) { item, thread in
                 let (n, i) = item.quotientAndRemainder(dividingBy: items)
                 operation.run(item: i, FamilyOperationImage(
-                    x: x + n * inImage, residual: residual.map { $0 + n * outImage }, out: out + n * outImage,
+                    x: x + n * inImage, residual: residual.map { $0 + n * outImage },
+                    auxiliary: auxiliary.map { $0.pointer + n * $0.image }, out: out + n * outImage,
                     scratch: scratch + thread * scratchStride, inputShape: inputShape, outputShape: outputShape))
             }
         }

@@ -6,9 +6,9 @@
 /// `.family(operation)` (`GraphBuilder.add(.family(…), …)`).
 ///
 /// The executor splits a node into `batch × itemsPerImage` independent work items spread over its
-/// threads; each item gets one image's input, residual and output and its thread's scratch (the
-/// node's `scratchCount` floats), and must compute its outputs with the same arithmetic whatever
-/// the batch size or thread count.
+/// threads; each item gets one image's input, residual, auxiliary value (the node's first, if
+/// any) and output and its thread's scratch (the node's `scratchCount` floats), and must compute
+/// its outputs with the same arithmetic whatever the batch size or thread count.
 protocol FamilyOperation: Sendable {
     /// A short name of the kind of layer, for profiles ("global filter").
     var kind: String { get }
@@ -27,6 +27,8 @@ struct FamilyOperationImage {
     /// A value to add to the result (same shape as the output), or nil. It may share the output's
     /// memory (the planner's in-place add).
     let residual: UnsafePointer<Float>?
+    /// The node's first auxiliary value for this image, or nil.
+    let auxiliary: UnsafePointer<Float>?
     let out: UnsafeMutablePointer<Float>
     /// This thread's scratch: the node's `scratchCount` floats.
     let scratch: UnsafeMutablePointer<Float>

@@ -57,6 +57,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case performer(features: Int)
         /// Poly-SA's per-head modulator of the whole sequence (`PolySA.swift`).
         case polynomial
+        /// timm's attention, and TokenLearner's pooling of the patches into a few learned tokens
+        /// after a fraction of the blocks (`TokenLearner.swift`).
+        case tokenLearner(TokenLearning)
         /// timm's attention, and a mixture of `experts` MLPs (the benchmark's `n_experts`;
         /// `SwitchTransformer.swift`).
         case switchExperts(experts: Int)
@@ -101,6 +104,7 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case projectedLength = "k", mergedPerBlock = "r", experts = "n_experts", synthesis, factor = "f"
         case keepRate = "keep_rate", shrinkingBlocks = "drop_loc", fusesTokens = "fuse_token"
         case landmarks = "num_landmarks", features = "nb_features"
+        case learnedTokens = "learned_tokens", learnerLayer = "token_learner_layer_rel"
     }
 
     /// The common fields, then the token mixer of `family` with its own fields (a field of
@@ -125,6 +129,11 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case "performer":
             config.tokenMixer = .performer(features: try m.decode(Int.self, forKey: .features))
             own = [.features]
+        case "token_learner":
+            config.tokenMixer = .tokenLearner(TokenLearning(
+                tokens: try m.decode(Int.self, forKey: .learnedTokens),
+                layerFraction: try m.decode(Double.self, forKey: .learnerLayer)))
+            own = [.learnedTokens, .learnerLayer]
         case "polysa":
             config.tokenMixer = .polynomial
             own = []
@@ -169,6 +178,23 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
     /// Tokens at the trained size (class token included).
     var trainTokens: Int { trainGrid * trainGrid + prefixTokens }
 
+    /// The blocks a checkpoint holds (`blocks.0…`): `depth`, or with TokenLearner the `L` blocks
+    /// it runs twice and the TokenLearner itself (`blocks.L`).
+    var storedBlocks: Int {
+        if case .tokenLearner(let learning) = tokenMixer { return learning.blocksBefore(depth: depth) + 1 }
+        return depth
+    }
+
+    /// The stored block each step runs, with the step's name in the reference (TokenLearner:
+    /// blocks `0…L−1`, the TokenLearner, then blocks `0…L−1` again under the names `L+1…2L`).
+    var blockSchedule: [(block: Int, label: String)] {
+        if case .tokenLearner(let learning) = tokenMixer {
+            let l = learning.blocksBefore(depth: depth)
+            return (0...l).map { ($0, "blocks.\($0)") } + (0..<l).map { ($0, "blocks.\(l + 1 + $0)") }
+        }
+        return (0..<depth).map { ($0, "blocks.\($0)") }
+    }
+
     func validate(model: String) throws(EngineError) {
         guard patchSize > 0, embedDim > 0, depth > 0, numHeads > 0, embedDim % numHeads == 0 else {
             throw .invalidConfiguration(model: model, reason: "embed_dim \(embedDim) must split into \(numHeads) heads")
@@ -209,6 +235,11 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
             guard r >= 0, classToken else {
                 throw .invalidConfiguration(model: model, reason: "ToMe needs r ≥ 0 tokens merged per block and a class token")
             }
+        case .tokenLearner(let learning):
+            guard learning.tokens >= 1, learning.layerFraction > 0, learning.layerFraction <= 1 else {
+                throw .invalidConfiguration(model: model,
+                                            reason: "TokenLearner needs learned_tokens ≥ 1 and token_learner_layer_rel in (0, 1]")
+            }
         case .tokenRemoval(let removal):
             guard removal.keepRate > 0, removal.keepRate <= 1 else {
                 throw .invalidConfiguration(model: model, reason: "EViT needs a keep_rate in (0, 1]")
@@ -247,10 +278,12 @@ struct VisionTransformer: Sendable {
         spec.append(TensorSpec(name: "pos_embed", shape: [1, positions, d]))
         spec.append(TensorSpec(name: "patch_embed.proj.weight", shape: [d, c.inChannels, c.patchSize, c.patchSize]))
         spec.append(TensorSpec(name: "patch_embed.proj.bias", shape: [d]))
-        for i in 0..<c.depth {
+        for i in 0..<c.storedBlocks {
             let prefix = "blocks.\(i)"
             switch c.tokenMixer {
-            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom:
+            case .tokenLearner(let learning) where i == c.storedBlocks - 1:
+                spec += TokenLearnerLayer.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: learning.tokens)
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom, .tokenLearner:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
             case .linformer(let length):
@@ -282,9 +315,15 @@ struct VisionTransformer: Sendable {
     /// "Which Transformer to Favor" benchmark saves its models' state dicts from `torch.compile`
     /// and DistributedDataParallel wrappers (`_orig_mod.`, `module.` prefixes, which its own
     /// loader strips too).
-    static func checkpointKey(_ key: String) -> CheckpointKey? {
+    /// TokenLearner's repeated blocks (`repeated`: the indices that name a block a second time)
+    /// are the same tensors as the first blocks, which are read; they are not read again.
+    static func checkpointKey(_ key: String, repeated: Range<Int> = 0..<0) -> CheckpointKey? {
         for wrapper in ["_orig_mod.", "module."] where key.hasPrefix(wrapper) {
-            return checkpointKey(String(key.dropFirst(wrapper.count)))
+            return checkpointKey(String(key.dropFirst(wrapper.count)), repeated: repeated)
+        }
+        if !repeated.isEmpty, key.hasPrefix("blocks."),
+           let index = Int(key.dropFirst("blocks.".count).prefix { $0 != "." }), repeated.contains(index) {
+            return .ignored
         }
         if key.hasSuffix(".gamma_1") { return .tensor(key.dropLast(".gamma_1".count) + ".ls1.gamma") }
         if key.hasSuffix(".gamma_2") { return .tensor(key.dropLast(".gamma_2".count) + ".ls2.gamma") }
@@ -296,10 +335,11 @@ struct VisionTransformer: Sendable {
         patchEmbed = loader.convolution("patch_embed.proj")
         prefixTokens = c.classToken ? t["cls_token"] : []
         positionEmbedding = t["pos_embed"]
-        blocks = (0..<c.depth).map { i in
+        blocks = (0..<c.storedBlocks).map { i in
             let prefix = "blocks.\(i)"
             return switch c.tokenMixer {
-            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom:
+            case .tokenLearner where i == c.storedBlocks - 1: .tokenLearner(loader.tokenLearner(prefix, config: c))
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom, .tokenLearner:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer(let length): .linformer(loader.linformerBlock(prefix, config: c, length: length))
@@ -367,9 +407,8 @@ extension VisionTransformer: Architecture {
         // One set of DFT tables per graph, shared by every block (copy-on-write arrays).
         let fourier = c.tokenMixer == .fourier ? FourierTables(tokens: tokens, channels: c.embedDim) : nil
         var sizes: ValueID?  // ToMe's token sizes, from the first merge on
-        for (i, block) in blocks.enumerated() {
-            let label = "blocks.\(i)"
-            switch block {
+        for (i, label) in c.blockSchedule {
+            switch blocks[i] {
             case .attention(let b):
                 switch c.tokenMixer {
                 case .tokenMerging(let perBlock): x = g.tokenMergingBlock(b, merging: perBlock, sizes: &sizes, x, label: label)
@@ -383,6 +422,7 @@ extension VisionTransformer: Architecture {
             case .fourier(let b): x = g.fourierBlock(b, fourier!, x, label: label)
             case .performer(let b): x = g.performerBlock(b, x, label: label)
             case .polynomial(let b): x = g.polyBlock(b, config: c, grid: grid, x, label: label)
+            case .tokenLearner(let t): x = g.tokenLearner(t, prefixTokens: c.prefixTokens, x, label: label)
             case .switchExperts(let b): x = g.switchBlock(b, x, label: label)
             case .randomSynthesizer(let b):
                 x = g.randomSynthesizerBlock(b, b.attention.tables(tokens: tokens), x, label: label)
@@ -409,6 +449,7 @@ extension VisionTransformer {
         case fourier(FourierBlock)
         case performer(PerformerBlock)
         case polynomial(PolyBlock)
+        case tokenLearner(TokenLearnerLayer)
         case switchExperts(SwitchBlock)
         case synthesizer(SynthesizerBlock)
         case randomSynthesizer(RandomSynthesizerBlock)
@@ -418,9 +459,18 @@ extension VisionTransformer {
 extension VisionTransformerConfig: ModelFamily {
     /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
     /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
-    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom", "performer", "polysa"] }
+    static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom", "performer", "polysa",
+                                              "token_learner"] }
 
     var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
-    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? { VisionTransformer.checkpointKey }
+    func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? {
+        // TokenLearner's checkpoints name its first L blocks again as blocks L+1…2L.
+        var repeated = 0..<0
+        if case .tokenLearner(let learning) = tokenMixer {
+            let l = learning.blocksBefore(depth: depth)
+            repeated = (l + 1)..<(2 * l + 1)
+        }
+        return { VisionTransformer.checkpointKey($0, repeated: repeated) }
+    }
     func makeArchitecture(tensors: CheckpointTensors) -> any Architecture { VisionTransformer(config: self, tensors: tensors) }
 }

@@ -1715,6 +1715,246 @@ enum ModelData {
       }
     },
     {
+      "name": "token_learner_vit_8_50_tiny_patch16",
+      "aliases": ["token-learner-8-50-ti"],
+      "family": "token_learner",
+      "taxonomy": "token reduction (TokenLearner)",
+      "token_learner": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "learned_tokens": 8,
+        "token_learner_layer_rel": 0.5
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 3.203,
+        "gmacs": 0.698,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/token_learner.py: its first 6 blocks, run twice, and the TokenLearner); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes, the repeated blocks under their second names too) is read as it is"
+      }
+    },
+    {
+      "name": "token_learner_vit_8_75_tiny_patch16",
+      "aliases": ["token-learner-8-75-ti"],
+      "family": "token_learner",
+      "taxonomy": "token reduction (TokenLearner)",
+      "token_learner": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "learned_tokens": 8,
+        "token_learner_layer_rel": 0.75
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 4.537,
+        "gmacs": 1.018,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/token_learner.py: its first 9 blocks, run twice, and the TokenLearner); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes, the repeated blocks under their second names too) is read as it is"
+      }
+    },
+    {
+      "name": "token_learner_vit_8_50_small_patch16",
+      "aliases": ["token-learner-8-50-s"],
+      "family": "token_learner",
+      "taxonomy": "token reduction (TokenLearner)",
+      "token_learner": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "learned_tokens": 8,
+        "token_learner_layer_rel": 0.5
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 12.008,
+        "gmacs": 2.548,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/token_learner.py: its first 6 blocks, run twice, and the TokenLearner); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes, the repeated blocks under their second names too) is read as it is"
+      }
+    },
+    {
+      "name": "token_learner_vit_8_75_small_patch16",
+      "aliases": ["token-learner-8-75-s"],
+      "family": "token_learner",
+      "taxonomy": "token reduction (TokenLearner)",
+      "token_learner": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "learned_tokens": 8,
+        "token_learner_layer_rel": 0.75
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 17.331,
+        "gmacs": 3.734,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/token_learner.py: its first 9 blocks, run twice, and the TokenLearner); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes, the repeated blocks under their second names too) is read as it is"
+      }
+    },
+    {
+      "name": "token_learner_vit_8_50_base_patch16",
+      "aliases": ["token-learner-8-50-b"],
+      "family": "token_learner",
+      "taxonomy": "token reduction (TokenLearner)",
+      "token_learner": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "learned_tokens": 8,
+        "token_learner_layer_rel": 0.5
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 46.428,
+        "gmacs": 9.702,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/token_learner.py: its first 6 blocks, run twice, and the TokenLearner); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes, the repeated blocks under their second names too) is read as it is"
+      }
+    },
+    {
+      "name": "token_learner_vit_8_75_base_patch16",
+      "aliases": ["token-learner-8-75-b"],
+      "family": "token_learner",
+      "taxonomy": "token reduction (TokenLearner)",
+      "token_learner": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": true,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "learned_tokens": 8,
+        "token_learner_layer_rel": 0.75
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 67.692,
+        "gmacs": 14.26,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/token_learner.py: its first 9 blocks, run twice, and the TokenLearner); GMACs: fvcore count of the benchmark's model (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes, the repeated blocks under their second names too) is read as it is"
+      }
+    },
+    {
       "name": "synthesizer_fd_vit_tiny_patch16",
       "aliases": ["synthesizer-fd-ti"],
       "family": "synthesizer",
