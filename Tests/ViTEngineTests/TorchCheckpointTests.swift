@@ -59,6 +59,16 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(VisionTransformer.checkpointKey("_orig_mod.module.blocks.0.attn.proj_k"),
                        .tensor("blocks.0.attn.proj_k"))
         XCTAssertEqual(VisionTransformer.checkpointKey("module.cls_token"), .tensor("cls_token"))
+        // GFNet (not a ViT variant) reads the benchmark's wrapped keys the same way; TokenLearner
+        // skips its repeated blocks' second names even when wrapped.
+        XCTAssertEqual(GFNet.checkpointKey("_orig_mod.module.blocks.3.filter.complex_weight"),
+                       .tensor("blocks.3.filter.complex_weight"))
+        let learner = try XCTUnwrap(ModelRegistry.model(named: "token_learner_vit_8_50_tiny_patch16").architecture
+            .configuration(as: VisionTransformerConfig.self))
+        let key = learner.checkpointKeyMap(names: [])
+        XCTAssertEqual(key("_orig_mod.module.blocks.7.attn.qkv.weight"), .ignored)
+        XCTAssertEqual(key("module.blocks.6.mlp.fc1.weight"), .tensor("blocks.6.mlp.fc1.weight"))
+        XCTAssertEqual(key("blocks.13.norm1.weight"), .tensor("blocks.13.norm1.weight"))
     }
 
     func testViewsIntoOneStorageAgree() throws {

@@ -87,12 +87,7 @@ struct GFNet: Sendable {
 
     /// The benchmark's checkpoints hold the model's own names, possibly wrapped by `torch.compile`
     /// (`_orig_mod.`) or DistributedDataParallel (`module.`).
-    static func checkpointKey(_ key: String) -> CheckpointKey? {
-        for wrapper in ["_orig_mod.", "module."] where key.hasPrefix(wrapper) {
-            return checkpointKey(String(key.dropFirst(wrapper.count)))
-        }
-        return .tensor(key)
-    }
+    static func checkpointKey(_ key: String) -> CheckpointKey? { .tensor(CheckpointKey.unwrapped(key)) }
 
     init(config c: GFNetConfig, tensors t: CheckpointTensors) {
         var loader = ParameterLoader(t)

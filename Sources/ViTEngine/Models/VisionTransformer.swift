@@ -317,10 +317,8 @@ struct VisionTransformer: Sendable {
     /// loader strips too).
     /// TokenLearner's repeated blocks (`repeated`: the indices that name a block a second time)
     /// are the same tensors as the first blocks, which are read; they are not read again.
-    static func checkpointKey(_ key: String, repeated: Range<Int> = 0..<0) -> CheckpointKey? {
-        for wrapper in ["_orig_mod.", "module."] where key.hasPrefix(wrapper) {
-            return checkpointKey(String(key.dropFirst(wrapper.count)), repeated: repeated)
-        }
+    static func checkpointKey(_ wrapped: String, repeated: Range<Int> = 0..<0) -> CheckpointKey? {
+        let key = CheckpointKey.unwrapped(wrapped)
         if !repeated.isEmpty, key.hasPrefix("blocks."),
            let index = Int(key.dropFirst("blocks.".count).prefix { $0 != "." }), repeated.contains(index) {
             return .ignored

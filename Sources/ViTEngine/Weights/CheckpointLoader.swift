@@ -47,6 +47,16 @@ enum CheckpointKey: Equatable {
     /// A buffer the engine derives or does not need (e.g. `attention_bias_idxs`,
     /// `num_batches_tracked`): never read, never an error.
     case ignored
+
+    /// `key` without the wrappers a training script's state dict may carry: `torch.compile`'s
+    /// `_orig_mod.` and DistributedDataParallel's `module.` (the "Which Transformer to Favor"
+    /// benchmark saves both; its own loader strips them too).
+    static func unwrapped(_ key: String) -> String {
+        for wrapper in ["_orig_mod.", "module."] where key.hasPrefix(wrapper) {
+            return unwrapped(String(key.dropFirst(wrapper.count)))
+        }
+        return key
+    }
 }
 
 /// The tensors of a checkpoint that has been checked against the model's spec (every tensor
