@@ -17,9 +17,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer", "poly_sa", "token_learner")
+MODULES = ("linformer", "fnet", "tome", "linear_transformer", "synthesizer", "switch_transformer", "evit", "gfnet", "nystrom", "performer", "poly_sa", "token_learner", "dynamic_vit")
 # Registry families (the first part of the benchmark's model names) built from the checkout.
-FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer", "polysa", "token")
+FAMILIES = ("linformer", "fnet", "tome", "linear", "synthesizer", "switch", "evit", "gfnet", "nystrom64", "nystrom32", "performer", "polysa", "token", "dynamic")
 
 # Registry models built by one of the benchmark's builders with arguments of their own:
 # registry name -> (builder, arguments). EViT takes the settings of the official release
@@ -157,6 +157,35 @@ class SelectionMargins:
             self.smallest = min(self.smallest, float(gap.min()))
 
         self._hooks = [m.attn.register_forward_hook(hook) for m in self.model.blocks]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._hooks:
+            h.remove()
+        return False
+
+
+class PruningMargins:
+    """Records, while active, how far DynamicViT's eval-mode pruning is from a tie: before every
+    pruning block, the gap between the keep scores (the predictor's log-probabilities) of the last
+    token kept and the first token dropped. The engine ranks the same scores computed in another
+    summation order; it keeps the reference's tokens when these gaps are far above float32
+    rounding of the scores (~1e-7 here)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.smallest = float("inf")
+
+    def __enter__(self):
+        def hook(index):
+            def record(module, args, out):
+                kept = int(self.model.patch_embed.num_patches * self.model.token_ratio[index])
+                scores = out[:, :, 0].double().sort(dim=1, descending=True).values
+                if kept < scores.shape[1]:
+                    self.smallest = min(self.smallest, float((scores[:, kept - 1] - scores[:, kept]).min()))
+            return record
+
+        self._hooks = [m.register_forward_hook(hook(i)) for i, m in enumerate(self.model.score_predictor)]
         return self
 
     def __exit__(self, *exc):

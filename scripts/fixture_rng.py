@@ -89,6 +89,9 @@ RULES = [
     # Poly-SA's per-position weights [heads, T] of the modulator and of each token's scale.
     {"suffix": ".attn.p1", "lo": -1.0, "hi": 1.0},
     {"suffix": ".attn.p2", "lo": -1.0, "hi": 1.0},
+    # DynamicViT's predictor (its `in_conv.1` is a Linear, which the BatchNorm rule `.1.weight`
+    # below would make all positive and large, saturating the keep scores' log-softmax into ties).
+    {"suffix": ".in_conv.1.weight", "fan_in_gain": math.sqrt(3.0)},
     # Swin's relative-position bias tables: of the attention scores' order, so every table entry
     # (and the index the engine derives for it) changes the result.
     {"suffix": "relative_position_bias_table", "lo": -1.0, "hi": 1.0},

@@ -46,6 +46,8 @@ import make_fixtures as mf  # noqa: E402
 TOME_MARGIN = 1e-4
 # Smallest float64 gap allowed between a Switch token's best and second-best router logit.
 ROUTING_MARGIN = 1e-4
+# Smallest gap allowed between DynamicViT's last kept and first dropped token's keep score.
+PRUNING_MARGIN = 1e-4
 # Smallest float64 gap allowed between EViT's last kept and first dropped token's class
 # attention, relative to the former.
 SELECTION_MARGIN = 1e-3
@@ -187,6 +189,21 @@ CASES = [
          width=224, weight_seed=104, bench=True),
     dict(name="token_learner_8_75_base_224_b1", model="token_learner_vit_8_75_base_patch16", batch=1, height=224,
          width=224, weight_seed=105, bench=True),
+    # DynamicViT in eval mode: inputs whose kept/dropped tokens are at least 1e-4 apart in score.
+    dict(name="dynamic_vit_90_tiny_224_b2", model="dynamic_vit_90_tiny_patch16", batch=2, height=224, width=224,
+         weight_seed=106, bench=True, dynamic=True, features=True),
+    dict(name="dynamic_vit_90_tiny_160_b1", model="dynamic_vit_90_tiny_patch16", batch=1, height=160, width=160,
+         weight_seed=107, bench=True, dynamic=True),
+    dict(name="dynamic_vit_70_tiny_224_b1", model="dynamic_vit_70_tiny_patch16", batch=1, height=224, width=224,
+         weight_seed=108, bench=True, dynamic=True),
+    dict(name="dynamic_vit_90_small_224_b1", model="dynamic_vit_90_small_patch16", batch=1, height=224, width=224,
+         weight_seed=109, bench=True, dynamic=True),
+    dict(name="dynamic_vit_70_small_224_b1", model="dynamic_vit_70_small_patch16", batch=1, height=224, width=224,
+         weight_seed=110, bench=True, dynamic=True),
+    dict(name="dynamic_vit_90_base_224_b1", model="dynamic_vit_90_base_patch16", batch=1, height=224, width=224,
+         weight_seed=111, bench=True, dynamic=True),
+    dict(name="dynamic_vit_70_base_224_b1", model="dynamic_vit_70_base_patch16", batch=1, height=224, width=224,
+         weight_seed=112, bench=True, dynamic=True),
     # EViT (the official release's settings, built by the benchmark's evit.py: bench_models.BUILDS).
     dict(name="evit_small_224_b2", model="evit_small_patch16_224", batch=2, height=224, width=224,
          weight_seed=75, bench=True, evit=True, features=True),
@@ -225,7 +242,7 @@ CASES = [
 
 
 # The margins a case may record (bench_models' *Margins), in the order the fixtures list them.
-MARGINS = ("matching_margin", "routing_margin", "selection_margin")
+MARGINS = ("matching_margin", "routing_margin", "selection_margin", "pruning_margin")
 
 
 def accept_by_margin(case: dict, key: str, margins, threshold: float):
@@ -288,6 +305,8 @@ def run_case(case: dict, out_dir: str) -> dict:
         accept = accept_by_margin(case, "matching_margin", lambda m: bench_models.MatchingMargins(), TOME_MARGIN)
     if case.get("switch"):
         accept = accept_by_margin(case, "routing_margin", bench_models.RoutingMargins, ROUTING_MARGIN)
+    if case.get("dynamic"):
+        accept = accept_by_margin(case, "pruning_margin", bench_models.PruningMargins, PRUNING_MARGIN)
     if case.get("evit"):
         accept = accept_by_margin(case, "selection_margin", bench_models.SelectionMargins, SELECTION_MARGIN)
     seed, x, logits, max_abs, tops, min_gap = mf.choose_input(model, name, b, h, w, accept)

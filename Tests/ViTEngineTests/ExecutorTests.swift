@@ -23,7 +23,8 @@ final class ExecutorTests: XCTestCase {
         for name in ["linformer_vit_tiny_patch16", "fnet_vit_tiny_patch16", "tome_vit_tiny_r8_patch16",
                      "linear_vit_tiny_patch16", "synthesizer_fd_vit_tiny_patch16", "synthesizer_fr_vit_tiny_patch16",
                      "switch_8_vit_tiny_patch16", "gfnet_tiny_patch16",
-                     "performer_vit_tiny_patch16", "polysa_vit_tiny_patch16", "token_learner_vit_8_50_tiny_patch16"] {
+                     "performer_vit_tiny_patch16", "polysa_vit_tiny_patch16", "token_learner_vit_8_50_tiny_patch16",
+                     "dynamic_vit_70_tiny_patch16"] {
             try checkThreadCountsAgree(model: name, height: 96, width: 96, seed: 7)
             try checkBatchingAgrees(model: name, height: 96, width: 96, seed: 8)
         }

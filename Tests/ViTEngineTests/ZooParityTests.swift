@@ -31,6 +31,9 @@ final class ZooParityTests: XCTestCase {
         "token_learner_8_50_tiny_224_b2", "token_learner_8_50_tiny_160_b1", "token_learner_8_75_tiny_224_b1",
         "token_learner_8_50_small_224_b1", "token_learner_8_75_small_224_b1", "token_learner_8_50_base_224_b1",
         "token_learner_8_75_base_224_b1",
+        "dynamic_vit_90_tiny_224_b2", "dynamic_vit_90_tiny_160_b1", "dynamic_vit_70_tiny_224_b1",
+        "dynamic_vit_90_small_224_b1", "dynamic_vit_70_small_224_b1", "dynamic_vit_90_base_224_b1",
+        "dynamic_vit_70_base_224_b1",
     ]
 
     /// One case per family (the smallest) on each lower kernel tier this CPU runs, forced.
@@ -41,7 +44,7 @@ final class ZooParityTests: XCTestCase {
                          "synthesizer_fd_tiny_160_b1", "synthesizer_fr_tiny_160_b1", "switch_tiny_160_b1",
                          "efficientformerv2_s0_192x160_b1", "gfnet_tiny_160_b1",
                          "nystrom64_tiny_160_b1", "performer_tiny_160_b1", "polysa_tiny_160_b1",
-                         "token_learner_8_50_tiny_160_b1"]
+                         "token_learner_8_50_tiny_160_b1", "dynamic_vit_90_tiny_160_b1"]
         XCTAssert(Set(perFamily).isSubset(of: Self.cases))
         for isa in KernelTiers.supported where isa != KernelISA.best {
             try KernelTiers.with(isa) {
@@ -181,4 +184,14 @@ final class ZooParityTests: XCTestCase {
     func testTokenLearner75Small() throws { try checkParity("token_learner_8_75_small_224_b1") }
     func testTokenLearnerBase() throws { try checkParity("token_learner_8_50_base_224_b1") }
     func testTokenLearner75Base() throws { try checkParity("token_learner_8_75_base_224_b1") }
+    /// The benchmark's DynamicViT in eval mode: before blocks 3, 6, 9 the ⌊196·0.9ⁱ⌋ best-scored
+    /// tokens stay (inputs whose every choice is at least 1e-4 from a tie, see make_zoo_fixtures.py).
+    func testDynamicViT90Tiny() throws { try checkParity("dynamic_vit_90_tiny_224_b2") }
+    /// set_image_res(160): ⌊100·0.9ⁱ⌋ of the 100 patches.
+    func testDynamicViT90TinyAt160() throws { try checkParity("dynamic_vit_90_tiny_160_b1") }
+    func testDynamicViT70Tiny() throws { try checkParity("dynamic_vit_70_tiny_224_b1") }
+    func testDynamicViT90Small() throws { try checkParity("dynamic_vit_90_small_224_b1") }
+    func testDynamicViT70Small() throws { try checkParity("dynamic_vit_70_small_224_b1") }
+    func testDynamicViT90Base() throws { try checkParity("dynamic_vit_90_base_224_b1") }
+    func testDynamicViT70Base() throws { try checkParity("dynamic_vit_70_base_224_b1") }
 }

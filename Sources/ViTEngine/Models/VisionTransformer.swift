@@ -60,6 +60,9 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         /// timm's attention, and TokenLearner's pooling of the patches into a few learned tokens
         /// after a fraction of the blocks (`TokenLearner.swift`).
         case tokenLearner(TokenLearning)
+        /// timm's attention, and DynamicViT's pruning of the lowest-scored tokens before some
+        /// blocks (`DynamicViT.swift`).
+        case dynamicPruning(DynamicPruning)
         /// timm's attention, and a mixture of `experts` MLPs (the benchmark's `n_experts`;
         /// `SwitchTransformer.swift`).
         case switchExperts(experts: Int)
@@ -105,6 +108,7 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case keepRate = "keep_rate", shrinkingBlocks = "drop_loc", fusesTokens = "fuse_token"
         case landmarks = "num_landmarks", features = "nb_features"
         case learnedTokens = "learned_tokens", learnerLayer = "token_learner_layer_rel"
+        case pruningLocations = "pruning_loc", keepRatios = "token_ratio"
     }
 
     /// The common fields, then the token mixer of `family` with its own fields (a field of
@@ -129,6 +133,11 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
         case "performer":
             config.tokenMixer = .performer(features: try m.decode(Int.self, forKey: .features))
             own = [.features]
+        case "dynamic_vit":
+            config.tokenMixer = .dynamicPruning(DynamicPruning(
+                locations: try m.decode([Int].self, forKey: .pruningLocations),
+                keepRatios: try m.decode([Double].self, forKey: .keepRatios)))
+            own = [.pruningLocations, .keepRatios]
         case "token_learner":
             config.tokenMixer = .tokenLearner(TokenLearning(
                 tokens: try m.decode(Int.self, forKey: .learnedTokens),
@@ -235,6 +244,16 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
             guard r >= 0, classToken else {
                 throw .invalidConfiguration(model: model, reason: "ToMe needs r ≥ 0 tokens merged per block and a class token")
             }
+        case .dynamicPruning(let pruning):
+            guard pruning.locations.count == pruning.keepRatios.count, pruning.keepRatios.allSatisfy({ $0 > 0 && $0 <= 1 }),
+                  pruning.locations.allSatisfy({ (0..<depth).contains($0) }), Set(pruning.locations).count == pruning.locations.count else {
+                throw .invalidConfiguration(model: model, reason: "DynamicViT needs one token_ratio in (0, 1] per pruning_loc, "
+                                                + "each a distinct block index (0..<\(depth))")
+            }
+            guard classToken, globalPool == "token" else {
+                throw .invalidConfiguration(model: model, reason: "DynamicViT keeps the class token in front: it needs class_token "
+                                                + "and global_pool 'token'")
+            }
         case .tokenLearner(let learning):
             guard learning.tokens >= 1, learning.layerFraction > 0, learning.layerFraction <= 1 else {
                 throw .invalidConfiguration(model: model,
@@ -268,6 +287,8 @@ struct VisionTransformer: Sendable {
     /// `norm` (token pooling) or `fc_norm` (average pooling), applied to the pooled vector.
     let finalNorm: LayerNormLayer
     let head: LinearLayer
+    /// DynamicViT's token scorers, one per pruning location (none for the other variants).
+    let predictors: [TokenScorePredictor]
 
     /// Every tensor of the checkpoint in timm's layout, with its shape.
     static func tensorSpec(_ c: VisionTransformerConfig) -> [TensorSpec] {
@@ -283,7 +304,7 @@ struct VisionTransformer: Sendable {
             switch c.tokenMixer {
             case .tokenLearner(let learning) where i == c.storedBlocks - 1:
                 spec += TokenLearnerLayer.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, tokens: learning.tokens)
-            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom, .tokenLearner:
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom, .tokenLearner, .dynamicPruning:
                 spec += TransformerBlock.tensorSpec(prefix, dim: d, hidden: c.hiddenDim, qkvBias: c.qkvBias,
                                                     layerScale: c.layerScale)
             case .linformer(let length):
@@ -308,6 +329,9 @@ struct VisionTransformer: Sendable {
         }
         spec += TensorSpec.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", d)
         spec += TensorSpec.linear("head", in: d, out: c.numClasses)
+        if case .dynamicPruning(let pruning) = c.tokenMixer {
+            for i in pruning.locations.indices { spec += TokenScorePredictor.tensorSpec("score_predictor.\(i)", dim: d) }
+        }
         return spec
     }
 
@@ -337,7 +361,7 @@ struct VisionTransformer: Sendable {
             let prefix = "blocks.\(i)"
             return switch c.tokenMixer {
             case .tokenLearner where i == c.storedBlocks - 1: .tokenLearner(loader.tokenLearner(prefix, config: c))
-            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom, .tokenLearner:
+            case .attention, .tokenMerging, .linearAttention, .tokenRemoval, .nystrom, .tokenLearner, .dynamicPruning:
                 .attention(loader.transformerBlock(prefix, heads: c.numHeads, qkvBias: c.qkvBias,
                                                    layerScale: c.layerScale, epsilon: c.layerNormEpsilon))
             case .linformer(let length): .linformer(loader.linformerBlock(prefix, config: c, length: length))
@@ -351,6 +375,11 @@ struct VisionTransformer: Sendable {
         }
         finalNorm = loader.layerNorm(c.globalPool == "avg" ? "fc_norm" : "norm", epsilon: c.layerNormEpsilon)
         head = loader.head("head")
+        if case .dynamicPruning(let pruning) = c.tokenMixer {
+            predictors = pruning.locations.indices.map { loader.tokenScorePredictor("score_predictor.\($0)") }
+        } else {
+            predictors = []
+        }
         config = c
         parameters = loader.build()
     }
@@ -406,6 +435,10 @@ extension VisionTransformer: Architecture {
         let fourier = c.tokenMixer == .fourier ? FourierTables(tokens: tokens, channels: c.embedDim) : nil
         var sizes: ValueID?  // ToMe's token sizes, from the first merge on
         for (i, label) in c.blockSchedule {
+            if case .dynamicPruning(let pruning) = c.tokenMixer, let j = pruning.locations.firstIndex(of: i) {
+                x = g.pruneTokens(predictors[j], kept: pruning.kept(location: j, patches: grid.height * grid.width), x,
+                                  label: "score_predictor.\(j)")
+            }
             switch blocks[i] {
             case .attention(let b):
                 switch c.tokenMixer {
@@ -458,7 +491,7 @@ extension VisionTransformerConfig: ModelFamily {
     /// timm's ViT, and the "Which Transformer to Favor" benchmark's ViT variants (and EViT, in the
     /// benchmark too): timm's ViT arguments plus the mixer's own, the token mixer set by the family.
     static var registryFamilies: [String] { ["vit", "linformer", "fnet", "tome", "linear", "switch", "synthesizer", "evit", "nystrom", "performer", "polysa",
-                                              "token_learner"] }
+                                              "token_learner", "dynamic_vit"] }
 
     var tensorSpec: [TensorSpec] { VisionTransformer.tensorSpec(self) }
     func checkpointKeyMap(names: [String]) -> (String) -> CheckpointKey? {

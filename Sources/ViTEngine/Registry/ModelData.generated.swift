@@ -1955,6 +1955,246 @@ enum ModelData {
       }
     },
     {
+      "name": "dynamic_vit_90_tiny_patch16",
+      "aliases": ["dynamic-vit-90-ti"],
+      "family": "dynamic_vit",
+      "taxonomy": "token reduction (DynamicViT, removal)",
+      "dynamic_vit": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "pruning_loc": [3, 6, 9],
+        "token_ratio": [0.9, 0.81, 0.7290000000000001]
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.9,
+        "gmacs": 1.096,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/dynamic_vit.py); GMACs: fvcore count of the benchmark's model in eval mode (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "dynamic_vit_70_tiny_patch16",
+      "aliases": ["dynamic-vit-70-ti"],
+      "family": "dynamic_vit",
+      "taxonomy": "token reduction (DynamicViT, removal)",
+      "dynamic_vit": {
+        "patch_size": 16,
+        "embed_dim": 192,
+        "depth": 12,
+        "num_heads": 3,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "pruning_loc": [3, 6, 9],
+        "token_ratio": [0.7, 0.48999999999999994, 0.3429999999999999]
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 5.9,
+        "gmacs": 0.805,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/dynamic_vit.py); GMACs: fvcore count of the benchmark's model in eval mode (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "dynamic_vit_90_small_patch16",
+      "aliases": ["dynamic-vit-90-s"],
+      "family": "dynamic_vit",
+      "taxonomy": "token reduction (DynamicViT, removal)",
+      "dynamic_vit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "pruning_loc": [3, 6, 9],
+        "token_ratio": [0.9, 0.81, 0.7290000000000001]
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 22.774,
+        "gmacs": 4.05,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/dynamic_vit.py); GMACs: fvcore count of the benchmark's model in eval mode (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "dynamic_vit_70_small_patch16",
+      "aliases": ["dynamic-vit-70-s"],
+      "family": "dynamic_vit",
+      "taxonomy": "token reduction (DynamicViT, removal)",
+      "dynamic_vit": {
+        "patch_size": 16,
+        "embed_dim": 384,
+        "depth": 12,
+        "num_heads": 6,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "pruning_loc": [3, 6, 9],
+        "token_ratio": [0.7, 0.48999999999999994, 0.3429999999999999]
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 22.774,
+        "gmacs": 2.988,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/dynamic_vit.py); GMACs: fvcore count of the benchmark's model in eval mode (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "dynamic_vit_90_base_patch16",
+      "aliases": ["dynamic-vit-90-b"],
+      "family": "dynamic_vit",
+      "taxonomy": "token reduction (DynamicViT, removal)",
+      "dynamic_vit": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "pruning_loc": [3, 6, 9],
+        "token_ratio": [0.9, 0.81, 0.7290000000000001]
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 89.453,
+        "gmacs": 15.531,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/dynamic_vit.py); GMACs: fvcore count of the benchmark's model in eval mode (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
+      "name": "dynamic_vit_70_base_patch16",
+      "aliases": ["dynamic-vit-70-b"],
+      "family": "dynamic_vit",
+      "taxonomy": "token reduction (DynamicViT, removal)",
+      "dynamic_vit": {
+        "patch_size": 16,
+        "embed_dim": 768,
+        "depth": 12,
+        "num_heads": 12,
+        "mlp_ratio": 4.0,
+        "qkv_bias": true,
+        "class_token": true,
+        "no_embed_class": false,
+        "layer_scale": false,
+        "global_pool": "token",
+        "img_size": 224,
+        "layer_norm_eps": 1e-06,
+        "in_channels": 3,
+        "num_classes": 1000,
+        "pruning_loc": [3, 6, 9],
+        "token_ratio": [0.7, 0.48999999999999994, 0.3429999999999999]
+      },
+      "preprocess": {
+        "input_size": [3, 224, 224],
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "crop_pct": 1.0,
+        "interpolation": "bicubic"
+      },
+      "published": {
+        "top1": null,
+        "params_millions": 89.453,
+        "gmacs": 11.489,
+        "source": "top-1: not published here (the accuracy table of Nauen et al., Which Transformer to Favor, WACV 2025 was not available to check); params: counted from the benchmark's model (architectures/dynamic_vit.py); GMACs: fvcore count of the benchmark's model in eval mode (scripts/count_macs.py --bench-src)"
+      },
+      "weights": {
+        "manual": "the benchmark (tobna/WhatTransformerToFavor) publishes no trained weights; a checkpoint its training script saves (the .tar with the state dict under model_state, _orig_mod./module. prefixes) is read as it is"
+      }
+    },
+    {
       "name": "synthesizer_fd_vit_tiny_patch16",
       "aliases": ["synthesizer-fd-ti"],
       "family": "synthesizer",
