@@ -13,7 +13,10 @@ and the same input size. Prints a Markdown table and, with --output, writes it t
 --isas avx512 avx2 portable measures the engine once per kernel tier (one column each), beside the
 same peer runs.
 
-Models are EfficientViT's m0…m5 or any registered model by its (timm) name.
+Models are EfficientViT's m0…m5 or any registered model by its (timm) name; with --bench-src PATH
+(a checkout of tobna/WhatTransformerToFavor, see bench_models.py) also the "Which Transformer to
+Favor" benchmark's models, which PyTorch runs from that code. A peer that cannot run a model (an
+export ONNX has no operator for) is reported on stderr and left out of the table.
 
 Weights are random (speed does not depend on their values). Each run is the median over
 --duration seconds after --warmup seconds, in a fresh process (so peak RSS is that system's);
@@ -67,7 +70,15 @@ def peer_worker(args) -> None:
         import timm
 
         torch.set_num_threads(args.threads)
-        model = timm.create_model(timm_name(args.model), pretrained=False).eval()
+        if args.bench_src:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import bench_models
+
+            bench_models.register(args.bench_src)
+        if args.bench_src and args.model.split("_")[0] in bench_models.FAMILIES:
+            model = bench_models.create(args.model)
+        else:
+            model = timm.create_model(timm_name(args.model), pretrained=False).eval()
         tx = torch.from_numpy(x)
         if args.peer == "export":
             torch.onnx.export(model, tx, onnx_path(args), opset_version=17, input_names=["input"],
@@ -100,6 +111,8 @@ def run_peer(peer: str, model: str, batch: int, threads: int, args, tmp: str) ->
     command = [sys.executable, __file__, "--worker", peer, "--model", model, "--batch", str(batch),
                "--threads", str(threads), "--height", str(args.height), "--width", str(args.width),
                "--warmup", str(args.warmup), "--duration", str(args.duration), "--tmp", tmp]
+    if args.bench_src:
+        command += ["--bench-src", args.bench_src]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         print(f"{peer} {model} b{batch} t{threads} failed: {result.stderr.strip()[-400:]}", file=sys.stderr)
@@ -136,6 +149,7 @@ def main() -> None:
     parser.add_argument("--isas", nargs="+", default=[None], metavar="ISA",
                         help="the engine's kernel tiers to measure, one column each (default: the best the CPU runs)")
     parser.add_argument("--output")
+    parser.add_argument("--bench-src", help="a checkout of tobna/WhatTransformerToFavor, for its models")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
