@@ -181,7 +181,7 @@ class PruningMargins:
             def record(module, args, out):
                 kept = int(self.model.patch_embed.num_patches * self.model.token_ratio[index])
                 scores = out[:, :, 0].double().sort(dim=1, descending=True).values
-                if kept < scores.shape[1]:
+                if 0 < kept < scores.shape[1]:
                     self.smallest = min(self.smallest, float((scores[:, kept - 1] - scores[:, kept]).min()))
             return record
 

@@ -107,9 +107,9 @@ def float_entries(model) -> list[tuple[str, tuple[int, ...]]]:
     module registered twice (the benchmark's TokenLearner ViT runs its first blocks again) puts
     the same tensor in the state dict under a second name, which is left out."""
     seen, entries = set(), []
-    for k, v in model.state_dict().items():
-        if v.is_floating_point() and v.data_ptr() not in seen:
-            seen.add(v.data_ptr())
+    for k, v in model.state_dict(keep_vars=True).items():
+        if v.is_floating_point() and id(v) not in seen:
+            seen.add(id(v))
             entries.append((k, tuple(v.shape)))
     return entries
 

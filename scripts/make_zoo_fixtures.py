@@ -139,7 +139,7 @@ CASES = [
          weight_seed=82, bench=True),
     dict(name="gfnet_base_224_b1", model="gfnet_base_patch16", batch=1, height=224, width=224,
          weight_seed=83, bench=True),
-    # Nyströmformer: 197 tokens in 64 landmark segments (59 of 3, 5 of 4) or 32 (5 of 6, 27 of 7);
+    # Nyströmformer: 197 tokens in 64 landmark segments (59 of 3, 5 of 4) or 32 (27 of 6, 5 of 7);
     # set_image_res(160): 101 tokens (27 of 1, 37 of 2).
     dict(name="nystrom64_tiny_224_b2", model="nystrom64_vit_tiny_patch16", batch=2, height=224, width=224,
          weight_seed=84, bench=True, features=True),

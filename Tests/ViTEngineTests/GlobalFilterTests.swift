@@ -24,7 +24,7 @@ final class GlobalFilterTests: XCTestCase {
         let filter = GlobalFilter(weight: raw, trainGrid: h, grid: h, channels: c)
         var out = residual ? base : [Float](repeating: .nan, count: h * h * c)
         var scratch = [Float](repeating: .nan, count: filter.scratchPerItem)
-        let items = filter.itemsPerImage(input: [h * h, c], output: [h * h, c])
+        let items = filter.itemsPerImage(input: [1, h * h, c], output: [1, h * h, c])
         XCTAssertEqual(items, (c + 63) / 64, file: file, line: line)
         x.withUnsafeBufferPointer { xp in
             base.withUnsafeBufferPointer { bp in
@@ -33,7 +33,7 @@ final class GlobalFilterTests: XCTestCase {
                         for item in 0..<items {
                             filter.run(item: item, FamilyOperationImage(
                                 x: xp.baseAddress!, residual: residual ? bp.baseAddress! : nil, auxiliary: nil, out: op.baseAddress!,
-                                scratch: sp.baseAddress!, inputShape: [h * h, c], outputShape: [h * h, c]))
+                                scratch: sp.baseAddress!, inputShape: [1, h * h, c], outputShape: [1, h * h, c]))
                         }
                     }
                 }

@@ -88,6 +88,20 @@ final class RegistryTests: XCTestCase {
         XCTAssertThrowsError(try mixer("synthesizer", #", "synthesis": "dense", "f": 8"#)) { error in
             XCTAssertTrue("\(error)".contains("'f' is not a field of a synthesizer model"), "\(error)")
         }
+        // Configurations the benchmark's code would not build as the engine does are refused at
+        // model creation, by name: LayerScale in a Nyströmformer (it would scale the added
+        // values too), DynamicViT's pruning locations out of block order.
+        func refusal(_ family: String, _ extra: String, layerScale: Bool = false) throws -> String {
+            var text = String(decoding: entry(family, extra), as: UTF8.self)
+            if layerScale { text = text.replacingOccurrences(of: "\"layer_scale\": false", with: "\"layer_scale\": true") }
+            let info = try JSONDecoder().decode(ModelInfo.self, from: Data(text.utf8))
+            do { _ = try Model.placeholder(info) } catch { return "\(error)" }
+            return "accepted"
+        }
+        XCTAssertTrue(try refusal("nystrom", #", "num_landmarks": 64"#, layerScale: true).contains("layer_scale must be false"))
+        XCTAssertTrue(try refusal("dynamic_vit", #", "pruning_loc": [6, 3], "token_ratio": [0.9, 0.8]"#)
+            .contains("in ascending order"))
+        XCTAssertEqual(try refusal("dynamic_vit", #", "pruning_loc": [3, 6], "token_ratio": [0.9, 0.8]"#), "accepted")
         XCTAssertThrowsError(try mixer("no_such_family", "")) { XCTAssertTrue("\($0)".contains("unknown model family 'no_such_family'"), "\($0)") }
         let deit = try ModelRegistry.model(named: "deit_tiny_patch16_224")
         XCTAssertEqual(deit.architecture.configuration(as: VisionTransformerConfig.self)?.embedDim, 192)

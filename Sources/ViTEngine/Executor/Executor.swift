@@ -324,8 +324,7 @@ final class Executor {
         case .featureMapAttention, .upsample2x:
             runFeatureMapLayer(node, scratch: scratch)
         case let .family(operation):
-            let inputShape = inShape.dropFirst(), outputShape = outShape.dropFirst()
-            let items = operation.itemsPerImage(input: Array(inputShape), output: Array(outputShape))
+            let items = operation.itemsPerImage(input: inShape, output: outShape)
             let auxiliary = node.auxiliary.first.map { (pointer: UnsafePointer(pointer($0)),
                                                         image: graph.values[$0.index].shape.dropFirst().reduce(1, *)) }
             pool.run(items: batch * items) { item, thread in
@@ -333,7 +332,7 @@ final class Executor {
                 operation.run(item: i, FamilyOperationImage(
                     x: x + n * inImage, residual: residual.map { $0 + n * outImage },
                     auxiliary: auxiliary.map { $0.pointer + n * $0.image }, out: out + n * outImage,
-                    scratch: scratch + thread * scratchStride, inputShape: inputShape, outputShape: outputShape))
+                    scratch: scratch + thread * scratchStride, inputShape: inShape, outputShape: outShape))
             }
         }
     }

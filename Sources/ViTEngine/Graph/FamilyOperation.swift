@@ -12,9 +12,10 @@
 protocol FamilyOperation: Sendable {
     /// A short name of the kind of layer, for profiles ("global filter").
     var kind: String { get }
-    /// Multiply-accumulates per image, counted as fvcore counts matrix products.
+    /// Multiply-accumulates per image, counted as fvcore counts matrix products, for the node's
+    /// input and output shapes (the batch first, as every shape of the graph).
     func macsPerImage(input: [Int], output: [Int]) -> Int
-    /// Independent work items per image, for a per-image input and output shape (without the batch).
+    /// Independent work items per image, for the node's input and output shapes.
     func itemsPerImage(input: [Int], output: [Int]) -> Int
     /// Computes work item `item` of one image.
     func run(item: Int, _ image: FamilyOperationImage)
@@ -32,7 +33,7 @@ struct FamilyOperationImage {
     let out: UnsafeMutablePointer<Float>
     /// This thread's scratch: the node's `scratchCount` floats.
     let scratch: UnsafeMutablePointer<Float>
-    /// Per-image shapes (the batch dimension dropped).
-    let inputShape: ArraySlice<Int>
-    let outputShape: ArraySlice<Int>
+    /// The node's input and output shapes, the batch first (`[N, T, C]`): the graph's own arrays.
+    let inputShape: [Int]
+    let outputShape: [Int]
 }

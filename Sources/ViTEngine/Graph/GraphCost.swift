@@ -66,7 +66,7 @@ extension Graph {
         case let .sequenceMixer(mixer):
             return batch * mixer.macsPerImage(input: input, output: output)
         case let .family(operation):
-            return batch * operation.macsPerImage(input: Array(input.dropFirst()), output: Array(output.dropFirst()))
+            return batch * operation.macsPerImage(input: input, output: output)
         case let .switchExperts(e):
             // The router and one expert's two layers per token.
             let c = input[2]

@@ -9,7 +9,7 @@ struct DynamicViTTokenContext: FamilyOperation {
     func itemsPerImage(input: [Int], output: [Int]) -> Int { 1 }
 
     func run(item: Int, _ image: FamilyOperationImage) {
-        let t = image.outputShape.first!, c = image.outputShape.last!, half = c / 2
+        let t = image.outputShape[1], c = image.outputShape[2], half = c / 2
         let h = image.x + c, out = image.out
         // The mean of the second halves, summed token by token as the reference's `sum(dim=1)`.
         let mean = out + half  // built in row 0's second half, then copied to every row
@@ -33,7 +33,7 @@ struct DynamicViTScores: FamilyOperation {
     func itemsPerImage(input: [Int], output: [Int]) -> Int { 1 }
 
     func run(item: Int, _ image: FamilyOperationImage) {
-        let t = image.outputShape.first!
+        let t = image.outputShape[1]
         for n in 0..<t {
             let keep = image.x[2 * n], drop = image.x[2 * n + 1]
             let largest = max(keep, drop)

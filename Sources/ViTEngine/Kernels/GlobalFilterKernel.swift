@@ -14,7 +14,9 @@ import Foundation
 ///    ignored, as `irfft` (pocketfft's c2r) ignores them.
 ///
 /// Channels are independent, so the work is split into blocks of ``channelBlock`` channels: every
-/// output is computed by the same products whatever the batch or thread count.
+/// output is computed by the same products whatever the batch or thread count. A residual, when
+/// the node has one, is added by the last products (GFNet's blocks have none around the filter;
+/// `GlobalFilterTests` checks it).
 struct GlobalFilter: FamilyOperation {
     /// The grid's side `h` (= `w`) and its frequencies along the width, `f = h/2 + 1`.
     let side: Int

@@ -49,7 +49,7 @@ struct NystromAttention: FamilyOperation {
     /// The three score products, the pseudo-inverse's four `[L, L]` products per iteration, and
     /// the two products with the values, per head.
     func macsPerImage(input: [Int], output: [Int]) -> Int {
-        let t = input[0], l = landmarks, d = headDim
+        let t = input[1], l = landmarks, d = headDim
         let scores = 2 * t * l * d + l * l * d
         let inverse = Self.inverseIterations * 4 * l * l * l
         let values = t * l * l + l * t * d + t * l * d
@@ -71,10 +71,10 @@ struct NystromAttention: FamilyOperation {
             for i in 0..<d { q[n * d + i] = image.x[n * stride + h * d + i] / scale }
         }
         for s in 0..<l {
-            let first = segmentStarts[s], count = segmentLengths[s]
+            let start = segmentStarts[s], count = segmentLengths[s]
             for i in 0..<d {
                 var qs: Float = 0, ks: Float = 0
-                for n in first..<(first + count) {
+                for n in start..<(start + count) {
                     qs += q[n * d + i]
                     ks += keys[n * stride + i]
                 }
@@ -139,7 +139,7 @@ struct QKVValuesAdded: FamilyOperation {
     func itemsPerImage(input: [Int], output: [Int]) -> Int { 1 }
 
     func run(item: Int, _ image: FamilyOperationImage) {
-        let t = image.outputShape.first!, c = image.outputShape.last!
+        let t = image.outputShape[1], c = image.outputShape[2]
         let residual = image.residual!
         for n in 0..<t {
             let v = image.x + n * 3 * c + 2 * c, r = residual + n * c, o = image.out + n * c

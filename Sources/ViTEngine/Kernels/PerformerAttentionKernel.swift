@@ -19,13 +19,6 @@ struct PerformerAttention: FamilyOperation {
 
     var features: Int { projection.count / headDim }
 
-    init(heads: Int, headDim: Int, projection: [Float], tokens: Int) {
-        self.heads = heads
-        self.headDim = headDim
-        self.projection = projection
-        self.tokens = tokens
-    }
-
     var kind: String { "performer attention" }
 
     /// Floats of scratch one item needs: `x̂` `[T, d]`, `φ(q)` and `φ(k)` `[T, m]`, `φ(k)ᵀ·v`
@@ -37,7 +30,7 @@ struct PerformerAttention: FamilyOperation {
 
     /// The two feature projections, `φ(k)ᵀ·v`, `φ(q)·(·)` and the normalizer, per head.
     func macsPerImage(input: [Int], output: [Int]) -> Int {
-        let t = input[0], m = features, d = headDim
+        let t = input[1], m = features, d = headDim
         return heads * (2 * t * m * d + 2 * t * m * d + t * m)
     }
 

@@ -19,7 +19,7 @@ struct PolySelfAttention: FamilyOperation {
 
     /// The modulator's weighted sum and the per-token scaling of it, per head (fvcore's counts of
     /// the two einsums).
-    func macsPerImage(input: [Int], output: [Int]) -> Int { heads * 2 * input[0] * headDim }
+    func macsPerImage(input: [Int], output: [Int]) -> Int { heads * 2 * input[1] * headDim }
 
     func itemsPerImage(input: [Int], output: [Int]) -> Int { heads }
 

@@ -211,6 +211,15 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
             throw .invalidConfiguration(model: model, reason: "global_pool must be 'token' (with a class token) or 'avg'")
         }
         switch tokenMixer {
+        case .nystrom, .performer, .polynomial, .dynamicPruning:
+            // Their blocks have no LayerScale in the benchmark's code (the Nyströmformer's would
+            // scale the values it adds too, which folding γ into the projection cannot do).
+            guard !layerScale else {
+                throw .invalidConfiguration(model: model, reason: "this variant's blocks have no LayerScale (layer_scale must be false)")
+            }
+        default: break
+        }
+        switch tokenMixer {
         case .attention, .linearAttention, .factorizedDense, .polynomial: break
         case .performer(let features):
             guard features >= 1 else {
@@ -241,10 +250,12 @@ public struct VisionTransformerConfig: Decodable, Sendable, Equatable {
                 throw .invalidConfiguration(model: model, reason: "ToMe needs r ≥ 0 tokens merged per block and a class token")
             }
         case .dynamicPruning(let pruning):
+            // The reference counts its predictors in block order: the locations must ascend.
             guard pruning.locations.count == pruning.keepRatios.count, pruning.keepRatios.allSatisfy({ $0 > 0 && $0 <= 1 }),
-                  pruning.locations.allSatisfy({ (0..<depth).contains($0) }), Set(pruning.locations).count == pruning.locations.count else {
+                  pruning.locations.allSatisfy({ (0..<depth).contains($0) }), pruning.locations == pruning.locations.sorted(),
+                  Set(pruning.locations).count == pruning.locations.count else {
                 throw .invalidConfiguration(model: model, reason: "DynamicViT needs one token_ratio in (0, 1] per pruning_loc, "
-                                                + "each a distinct block index (0..<\(depth))")
+                                                + "each a block index (0..<\(depth)), in ascending order")
             }
             guard classToken, globalPool == "token" else {
                 throw .invalidConfiguration(model: model, reason: "DynamicViT keeps the class token in front: it needs class_token "
