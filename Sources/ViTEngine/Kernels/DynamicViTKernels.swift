@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// DynamicViT's predictor context (see `DynamicViT.swift`) of one image: `h` `[1 + T', C]` (the
@@ -11,16 +12,12 @@ struct DynamicViTTokenContext: FamilyOperation {
     func run(item: Int, _ image: FamilyOperationImage) {
         let t = image.outputShape[1], c = image.outputShape[2], half = c / 2
         let h = image.x + c, out = image.out
-        // The mean of the second halves, summed token by token as the reference's `sum(dim=1)`.
-        let mean = out + half  // built in row 0's second half, then copied to every row
-        mean.initialize(repeating: 0, count: c - half)
+        // The column means of all of `h` go to row 0 (its first half is overwritten next); the
+        // second half's are the context every row gets.
+        vit_column_mean(h, Int32(t), Int32(c), out)
         for n in 0..<t {
-            for i in 0..<(c - half) { mean[i] += h[n * c + half + i] }
-        }
-        for i in 0..<(c - half) { mean[i] /= Float(t) }
-        for n in 0..<t {
+            if n > 0 { (out + n * c + half).update(from: out + half, count: c - half) }
             (out + n * c).update(from: h + n * c, count: half)
-            if n > 0 { (out + n * c + half).update(from: mean, count: c - half) }
         }
     }
 }

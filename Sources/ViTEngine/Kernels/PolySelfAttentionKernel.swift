@@ -35,7 +35,12 @@ struct PolySelfAttention: FamilyOperation {
                 // m = p₂[h]·(k ⊙ v): a [1, T] × [T, d] product.
                 BLAS.gemm(m: 1, n: d, k: t, a: p2.baseAddress! + h * t, lda: t, b: products, ldb: d,
                           c: modulator, ldc: d)
-                normalize(modulator)
+                normWeight.withUnsafeBufferPointer { w in
+                    normBias.withUnsafeBufferPointer { b in
+                        SequenceKernels.layerNorm(x: modulator, rows: 1, channels: d, weight: w.baseAddress!,
+                                                  bias: b.baseAddress!, epsilon: epsilon, out: modulator)
+                    }
+                }
                 let o = image.out + h * d
                 for n in 0..<t {
                     let scale = p1[h * t + n]
@@ -43,18 +48,5 @@ struct PolySelfAttention: FamilyOperation {
                 }
             }
         }
-    }
-
-    /// `nn.LayerNorm(d)` of one vector (biased variance).
-    private func normalize(_ m: UnsafeMutablePointer<Float>) {
-        let d = headDim
-        var mean: Float = 0
-        for i in 0..<d { mean += m[i] }
-        mean /= Float(d)
-        var variance: Float = 0
-        for i in 0..<d { variance += (m[i] - mean) * (m[i] - mean) }
-        variance /= Float(d)
-        let inverse = 1 / (variance + epsilon).squareRoot()
-        for i in 0..<d { m[i] = (m[i] - mean) * inverse * normWeight[i] + normBias[i] }
     }
 }

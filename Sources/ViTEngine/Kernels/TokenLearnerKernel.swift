@@ -23,9 +23,7 @@ struct TokenLearnerPooling: FamilyOperation {
     func run(item: Int, _ image: FamilyOperationImage) {
         let p = patches, s = learned, c = channels, first = prefixTokens
         let scores = image.auxiliary!, weights = image.scratch
-        for n in 0..<p {
-            for j in 0..<s { weights[j * p + n] = scores[(first + n) * s + j] }
-        }
+        vit_transpose_add(scores + first * s, Int32(p), Int32(s), nil, weights)
         vit_softmax_rows(weights, nil, Int32(s), Int32(p))
         image.out.update(from: image.x, count: first * c)
         BLAS.gemm(m: s, n: c, k: p, a: weights, lda: p, b: image.x + first * c, ldb: c, c: image.out + first * c, ldc: c)
